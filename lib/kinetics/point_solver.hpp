@@ -1,0 +1,44 @@
+#pragma once
+// Solving one grid point of a scan: set its conditions, solve, summarise.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kinetics/steady_state.hpp"
+#include "model/model.hpp"
+
+namespace mkmap {
+
+/// A grid point: its flat index iy * nx + ix and its axis values
+/// [p/p0 or K].
+struct GridPoint {
+  std::int64_t index = 0;
+  double x = 0.0;
+  double y = 0.0;
+};
+
+/// What a worker reports for a grid point.
+struct PointResult {
+  std::int64_t index = 0;
+  PointStatus status = PointStatus::failed;
+  std::string reason;
+  /// Turnover frequency of the model's product [1/s per site].
+  double tof = 0.0;
+  /// Adsorbates in Model::adsorbates order, then free sites per site type.
+  std::vector<double> coverages;
+  /// Relative residual of the accepted (or last) state [dimensionless].
+  double residual = 0.0;
+  int iterations = 0;
+  /// Wall time of the solve [s].
+  double solve_time_s = 0.0;
+};
+
+/// Returns every grid point of model's scan, row by row (x varies fastest).
+std::vector<GridPoint> grid_points(const Model& model);
+
+/// Solves one point of model's scan. Never throws.
+[[nodiscard]] PointResult solve_point(const Model& model, const GridPoint& point,
+                                      const SolverOptions& options = {}) noexcept;
+
+}  // namespace mkmap

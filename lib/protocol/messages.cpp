@@ -1,0 +1,323 @@
+#include "protocol/messages.hpp"
+
+#include <cmath>
+#include <msgpack.hpp>
+#include <new>
+#include <random>
+
+namespace mkmap::protocol {
+namespace {
+
+using Packer = msgpack::packer<msgpack::sbuffer>;
+
+// Nesting of the deepest message: result -> points -> point -> coverages.
+constexpr std::size_t kMaxDepth = 4;
+// Fields of the common header: version, type, run id.
+constexpr std::size_t kHeaderFields = 3;
+
+void pack_header(Packer& packer, MessageType type, const std::string& run_id,
+                 std::size_t fields) {
+  packer.pack_array(static_cast<std::uint32_t>(kHeaderFields + fields));
+  packer.pack(kVersion);
+  packer.pack(static_cast<std::uint8_t>(type));
+  packer.pack(run_id);
+}
+
+std::string to_string(const msgpack::sbuffer& buffer) {
+  return std::string(buffer.data(), buffer.size());
+}
+
+// Unpacks one message and checks that nothing follows it.
+msgpack::object_handle unpack_whole(const void* data, std::size_t size) {
+  if (size > kMaxMessageBytes) {
+    throw ProtocolError("message of " + std::to_string(size) + " bytes exceeds the limit of " +
+                        std::to_string(kMaxMessageBytes));
+  }
+  const msgpack::unpack_limit limit(kMaxChunkPoints, 0, kMaxTextBytes, 0, 0, kMaxDepth);
+  std::size_t offset = 0;
+  try {
+    msgpack::object_handle handle = msgpack::unpack(static_cast<const char*>(data), size, offset,
+                                                    nullptr, nullptr, limit);
+    if (offset != size) {
+      throw ProtocolError(std::to_string(size - offset) + " trailing bytes after the message");
+    }
+    return handle;
+  } catch (const msgpack::unpack_error& error) {
+    throw ProtocolError(std::string("malformed msgpack: ") + error.what());
+  } catch (const std::bad_alloc&) {
+    throw ProtocolError("message needs more memory than allowed");
+  }
+}
+
+// Read-only view of a msgpack array with checked element access.
+class Fields {
+ public:
+  Fields(const msgpack::object& object, const char* what) : what_(what) {
+    if (object.type != msgpack::type::ARRAY) {
+      throw ProtocolError(std::string(what) + " is not an array");
+    }
+    array_ = object.via.array;
+  }
+
+  std::size_t size() const { return array_.size; }
+
+  void expect_size(std::size_t expected) const {
+    if (array_.size != expected) {
+      throw ProtocolError(std::string(what_) + " has " + std::to_string(array_.size) +
+                          " fields, expected " + std::to_string(expected));
+    }
+  }
+
+  const msgpack::object& at(std::size_t i) const { return array_.ptr[i]; }
+
+  std::int64_t integer(std::size_t i, std::int64_t min, std::int64_t max) const {
+    const msgpack::object& object = at(i);
+    std::int64_t value = 0;
+    if (object.type == msgpack::type::POSITIVE_INTEGER) {
+      if (object.via.u64 > static_cast<std::uint64_t>(max)) out_of_range(i);
+      value = static_cast<std::int64_t>(object.via.u64);
+    } else if (object.type == msgpack::type::NEGATIVE_INTEGER) {
+      value = object.via.i64;
+    } else {
+      wrong_type(i, "an integer");
+    }
+    if (value < min || value > max) out_of_range(i);
+    return value;
+  }
+
+  double number(std::size_t i) const {
+    const msgpack::object& object = at(i);
+    double value = 0.0;
+    if (object.type == msgpack::type::FLOAT64 || object.type == msgpack::type::FLOAT32) {
+      value = object.via.f64;
+    } else if (object.type == msgpack::type::POSITIVE_INTEGER) {
+      value = static_cast<double>(object.via.u64);
+    } else if (object.type == msgpack::type::NEGATIVE_INTEGER) {
+      value = static_cast<double>(object.via.i64);
+    } else {
+      wrong_type(i, "a number");
+    }
+    if (!std::isfinite(value)) {
+      throw ProtocolError(std::string(what_) + " field " + std::to_string(i) + " is not finite");
+    }
+    return value;
+  }
+
+  bool boolean(std::size_t i) const {
+    if (at(i).type != msgpack::type::BOOLEAN) wrong_type(i, "a boolean");
+    return at(i).via.boolean;
+  }
+
+  std::string text(std::size_t i) const {
+    if (at(i).type != msgpack::type::STR) wrong_type(i, "a string");
+    return std::string(at(i).via.str.ptr, at(i).via.str.size);
+  }
+
+ private:
+  [[noreturn]] void wrong_type(std::size_t i, const char* expected) const {
+    throw ProtocolError(std::string(what_) + " field " + std::to_string(i) + " is not " +
+                        expected);
+  }
+  [[noreturn]] void out_of_range(std::size_t i) const {
+    throw ProtocolError(std::string(what_) + " field " + std::to_string(i) + " is out of range");
+  }
+
+  const char* what_;
+  msgpack::object_array array_{};
+};
+
+constexpr std::int64_t kMaxInt64 = std::numeric_limits<std::int64_t>::max();
+constexpr std::int64_t kMaxInt32 = std::numeric_limits<std::int32_t>::max();
+
+// Checks version and type; returns the message's fields.
+Fields open_message(const msgpack::object& root, MessageType expected, std::size_t fields) {
+  Fields message(root, "message");
+  if (message.size() < kHeaderFields) {
+    throw ProtocolError("message has no header");
+  }
+  const auto version = message.integer(0, 0, kMaxInt32);
+  if (version != kVersion) {
+    throw ProtocolError("protocol version " + std::to_string(version) + ", expected " +
+                        std::to_string(kVersion));
+  }
+  const auto type = message.integer(1, 0, 255);
+  if (type != static_cast<std::int64_t>(expected)) {
+    throw ProtocolError("message type " + std::to_string(type) + ", expected " +
+                        std::to_string(static_cast<int>(expected)));
+  }
+  message.expect_size(kHeaderFields + fields);
+  return message;
+}
+
+void pack_point(Packer& packer, const PointResult& point) {
+  packer.pack_array(8);
+  packer.pack(point.index);
+  packer.pack(static_cast<std::uint8_t>(point.status == PointStatus::converged ? 1 : 0));
+  packer.pack(point.tof);
+  packer.pack(point.residual);
+  packer.pack(point.iterations);
+  packer.pack(point.solve_time_s);
+  packer.pack(point.coverages);
+  packer.pack(point.reason);
+}
+
+PointResult unpack_point(const msgpack::object& object) {
+  Fields fields(object, "result point");
+  fields.expect_size(8);
+  PointResult point;
+  point.index = fields.integer(0, 0, kMaxInt64);
+  point.status = fields.integer(1, 0, 1) == 1 ? PointStatus::converged : PointStatus::failed;
+  point.tof = fields.number(2);
+  point.residual = fields.number(3);
+  point.iterations = static_cast<int>(fields.integer(4, 0, kMaxInt32));
+  point.solve_time_s = fields.number(5);
+  Fields coverages(fields.at(6), "coverages");
+  if (coverages.size() > kMaxCoverages) throw ProtocolError("too many coverages");
+  for (std::size_t i = 0; i < coverages.size(); ++i) {
+    point.coverages.push_back(coverages.number(i));
+  }
+  point.reason = fields.text(7);
+  return point;
+}
+
+}  // namespace
+
+std::string encode(const Task& task) {
+  msgpack::sbuffer buffer;
+  Packer packer(buffer);
+  pack_header(packer, MessageType::task, task.run_id, 6);
+  packer.pack(task.chunk_id);
+  packer.pack(task.attempt);
+  packer.pack(task.model_yaml);
+  packer.pack(task.x_axis);
+  packer.pack(task.y_axis);
+  packer.pack_array(static_cast<std::uint32_t>(task.points.size()));
+  for (const GridPoint& point : task.points) {
+    packer.pack_array(3);
+    packer.pack(point.index);
+    packer.pack(point.x);
+    packer.pack(point.y);
+  }
+  return to_string(buffer);
+}
+
+std::string encode(const Result& result) {
+  msgpack::sbuffer buffer;
+  Packer packer(buffer);
+  pack_header(packer, MessageType::result, result.run_id, 4);
+  packer.pack(result.chunk_id);
+  packer.pack(result.attempt);
+  packer.pack(result.worker_threads);
+  packer.pack_array(static_cast<std::uint32_t>(result.points.size()));
+  for (const PointResult& point : result.points) pack_point(packer, point);
+  return to_string(buffer);
+}
+
+std::string encode(const Run& run) {
+  msgpack::sbuffer buffer;
+  Packer packer(buffer);
+  pack_header(packer, MessageType::run, run.run_id, 5);
+  packer.pack(run.model_yaml);
+  packer.pack(run.model_source);
+  packer.pack(run.x_axis);
+  packer.pack(run.y_axis);
+  packer.pack(run.chunk_size);
+  return to_string(buffer);
+}
+
+std::string encode(const Status& status) {
+  msgpack::sbuffer buffer;
+  Packer packer(buffer);
+  pack_header(packer, MessageType::status, status.run_id, 3);
+  packer.pack(status.done_points);
+  packer.pack(status.total_points);
+  packer.pack(status.complete);
+  return to_string(buffer);
+}
+
+MessageType peek_type(const void* data, std::size_t size) {
+  const msgpack::object_handle handle = unpack_whole(data, size);
+  Fields message(handle.get(), "message");
+  if (message.size() < kHeaderFields) throw ProtocolError("message has no header");
+  const auto version = message.integer(0, 0, kMaxInt32);
+  if (version != kVersion) {
+    throw ProtocolError("protocol version " + std::to_string(version) + ", expected " +
+                        std::to_string(kVersion));
+  }
+  const auto type = message.integer(1, 1, 4);
+  return static_cast<MessageType>(type);
+}
+
+Task decode_task(const void* data, std::size_t size) {
+  const msgpack::object_handle handle = unpack_whole(data, size);
+  const Fields message = open_message(handle.get(), MessageType::task, 6);
+  Task task;
+  task.run_id = message.text(2);
+  task.chunk_id = message.integer(3, 0, kMaxInt64);
+  task.attempt = static_cast<std::int32_t>(message.integer(4, 1, kMaxInt32));
+  task.model_yaml = message.text(5);
+  task.x_axis = message.text(6);
+  task.y_axis = message.text(7);
+  const Fields points(message.at(8), "task points");
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    Fields point(points.at(i), "task point");
+    point.expect_size(3);
+    task.points.push_back({point.integer(0, 0, kMaxInt64), point.number(1), point.number(2)});
+  }
+  return task;
+}
+
+Result decode_result(const void* data, std::size_t size) {
+  const msgpack::object_handle handle = unpack_whole(data, size);
+  const Fields message = open_message(handle.get(), MessageType::result, 4);
+  Result result;
+  result.run_id = message.text(2);
+  result.chunk_id = message.integer(3, 0, kMaxInt64);
+  result.attempt = static_cast<std::int32_t>(message.integer(4, 1, kMaxInt32));
+  result.worker_threads = static_cast<std::int32_t>(message.integer(5, 0, kMaxInt32));
+  const Fields points(message.at(6), "result points");
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    result.points.push_back(unpack_point(points.at(i)));
+  }
+  return result;
+}
+
+Run decode_run(const void* data, std::size_t size) {
+  const msgpack::object_handle handle = unpack_whole(data, size);
+  const Fields message = open_message(handle.get(), MessageType::run, 5);
+  Run run;
+  run.run_id = message.text(2);
+  run.model_yaml = message.text(3);
+  run.model_source = message.text(4);
+  run.x_axis = message.text(5);
+  run.y_axis = message.text(6);
+  run.chunk_size = message.integer(7, 1, static_cast<std::int64_t>(kMaxChunkPoints));
+  return run;
+}
+
+Status decode_status(const void* data, std::size_t size) {
+  const msgpack::object_handle handle = unpack_whole(data, size);
+  const Fields message = open_message(handle.get(), MessageType::status, 3);
+  Status status;
+  status.run_id = message.text(2);
+  status.done_points = message.integer(3, 0, kMaxInt64);
+  status.total_points = message.integer(4, 0, kMaxInt64);
+  status.complete = message.boolean(5);
+  return status;
+}
+
+std::int64_t chunk_count(std::int64_t total_points, std::int64_t chunk_size) {
+  return (total_points + chunk_size - 1) / chunk_size;
+}
+
+std::string new_run_id() {
+  std::random_device device;
+  std::uniform_int_distribution<std::uint64_t> distribution;
+  const std::uint64_t value = distribution(device);
+  static const char* const digits = "0123456789abcdef";
+  std::string id(16, '0');
+  for (int i = 0; i < 16; ++i) id[i] = digits[(value >> (4 * (15 - i))) & 0xF];
+  return id;
+}
+
+}  // namespace mkmap::protocol

@@ -1,0 +1,92 @@
+#include "protocol/run_plan.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+
+#include "model/parser.hpp"
+#include "model/scan.hpp"
+
+namespace mkmap {
+namespace {
+
+std::string format_number(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.17g", value);
+  return buffer;
+}
+
+Model resolve_model(const std::string& yaml, const std::string& source,
+                    const std::string& x_axis, const std::string& y_axis) {
+  Model model = parse_model_text(yaml, source);
+  model.scan[0] = parse_axis_override(x_axis, model);
+  model.scan[1] = parse_axis_override(y_axis, model);
+  return model;
+}
+
+}  // namespace
+
+std::string format_axis_spec(const ScanAxis& axis, const Model& model) {
+  const std::string variable =
+      axis.variable == AxisVariable::temperature ? "T" : model.gases[axis.gas].name;
+  const char* spacing = axis.spacing == AxisSpacing::logarithmic ? "log" : "lin";
+  return variable + ":" + format_number(axis.from) + ":" + format_number(axis.to) + ":" +
+         std::to_string(axis.points) + ":" + spacing;
+}
+
+RunPlan::RunPlan(std::string run_id, Model model, std::int64_t chunk_size)
+    : run_id_(std::move(run_id)), model_(std::move(model)), chunk_size_(chunk_size) {
+  if (chunk_size < 1 || chunk_size > static_cast<std::int64_t>(protocol::kMaxChunkPoints)) {
+    throw std::invalid_argument("chunk size " + std::to_string(chunk_size) +
+                                " is outside [1, " +
+                                std::to_string(protocol::kMaxChunkPoints) + "]");
+  }
+  points_ = grid_points(model_);
+}
+
+RunPlan RunPlan::from_message(const protocol::Run& run) {
+  Model model = resolve_model(run.model_yaml, run.model_source, run.x_axis, run.y_axis);
+  return RunPlan(run.run_id, std::move(model), run.chunk_size);
+}
+
+protocol::Run RunPlan::to_message() const {
+  protocol::Run run;
+  run.run_id = run_id_;
+  run.model_yaml = model_.source_text;
+  run.model_source = model_.source_name;
+  run.x_axis = format_axis_spec(model_.scan[0], model_);
+  run.y_axis = format_axis_spec(model_.scan[1], model_);
+  run.chunk_size = chunk_size_;
+  return run;
+}
+
+protocol::Task RunPlan::make_task(std::int64_t chunk_id, std::int32_t attempt) const {
+  protocol::Task task;
+  task.run_id = run_id_;
+  task.chunk_id = chunk_id;
+  task.attempt = attempt;
+  task.model_yaml = model_.source_text;
+  task.x_axis = format_axis_spec(model_.scan[0], model_);
+  task.y_axis = format_axis_spec(model_.scan[1], model_);
+  const std::int64_t begin = chunk_begin(chunk_id);
+  task.points.assign(points_.begin() + begin, points_.begin() + begin + chunk_length(chunk_id));
+  return task;
+}
+
+std::int64_t RunPlan::chunk_count() const noexcept {
+  return protocol::chunk_count(total_points(), chunk_size_);
+}
+
+std::int64_t RunPlan::chunk_begin(std::int64_t chunk_id) const noexcept {
+  return chunk_id * chunk_size_;
+}
+
+std::int64_t RunPlan::chunk_length(std::int64_t chunk_id) const noexcept {
+  return std::min(chunk_size_, total_points() - chunk_begin(chunk_id));
+}
+
+Model model_from_task(const protocol::Task& task) {
+  return resolve_model(task.model_yaml, "task of run " + task.run_id, task.x_axis, task.y_axis);
+}
+
+}  // namespace mkmap
