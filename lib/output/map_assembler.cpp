@@ -1,0 +1,213 @@
+#include "output/map_assembler.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <unistd.h>
+
+#include "model/scan.hpp"
+
+#ifndef MKMAP_VERSION
+#define MKMAP_VERSION "unknown"
+#endif
+
+namespace mkmap {
+namespace {
+
+std::string format_number(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.17g", value);
+  return buffer;
+}
+
+// Quotes a CSV field when it holds a separator, a quote or a line break.
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+nlohmann::json axis_json(const ScanAxis& axis, const Model& model) {
+  nlohmann::json json;
+  const bool temperature = axis.variable == AxisVariable::temperature;
+  json["variable"] = temperature ? "temperature" : "pressure";
+  json["gas"] = temperature ? nlohmann::json() : nlohmann::json(model.gases[axis.gas].name);
+  json["column"] = axis_column(axis, model);
+  json["label"] = axis_label(axis, model);
+  json["unit"] = temperature ? "K" : "p/p0, p0 = 101325 Pa";
+  json["spacing"] = axis.spacing == AxisSpacing::logarithmic ? "log" : "linear";
+  json["values"] = axis_values(axis);
+  return json;
+}
+
+[[noreturn]] void throw_io_error(const std::string& what, const std::string& path) {
+  throw std::runtime_error("cannot " + what + " " + path + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+MapAssembler::MapAssembler(const RunPlan& plan)
+    : plan_(plan),
+      points_(plan.total_points()),
+      coverage_count_(plan.model().adsorbates.size() + plan.model().sites.size()) {}
+
+std::optional<std::string> MapAssembler::validate(const protocol::Result& result) const {
+  if (result.run_id != plan_.run_id()) {
+    return "result of run " + result.run_id + ", current run is " + plan_.run_id();
+  }
+  if (result.chunk_id < 0 || result.chunk_id >= plan_.chunk_count()) {
+    return "chunk " + std::to_string(result.chunk_id) + " is outside [0, " +
+           std::to_string(plan_.chunk_count()) + ")";
+  }
+  const std::int64_t begin = plan_.chunk_begin(result.chunk_id);
+  const std::int64_t length = plan_.chunk_length(result.chunk_id);
+  if (static_cast<std::int64_t>(result.points.size()) != length) {
+    return "chunk " + std::to_string(result.chunk_id) + " has " +
+           std::to_string(result.points.size()) + " points, expected " + std::to_string(length);
+  }
+  for (std::int64_t i = 0; i < length; ++i) {
+    const PointResult& point = result.points[i];
+    if (point.index != begin + i) {
+      return "chunk " + std::to_string(result.chunk_id) + " holds point " +
+             std::to_string(point.index) + " where " + std::to_string(begin + i) +
+             " belongs";
+    }
+    const bool converged = point.status == PointStatus::converged;
+    if (converged && point.coverages.size() != coverage_count_) {
+      return "point " + std::to_string(point.index) + " has " +
+             std::to_string(point.coverages.size()) + " coverages, expected " +
+             std::to_string(coverage_count_);
+    }
+  }
+  return std::nullopt;
+}
+
+bool MapAssembler::accept(const protocol::Result& result) {
+  if (accepted_.count(result.chunk_id) != 0) return false;
+  accepted_[result.chunk_id] = true;
+  for (const PointResult& point : result.points) {
+    points_[point.index] = point;
+    ++done_points_;
+    if (point.status == PointStatus::converged) ++converged_points_;
+  }
+  return true;
+}
+
+std::vector<std::string> MapAssembler::columns() const {
+  const Model& model = plan_.model();
+  std::vector<std::string> names = {"ix", "iy", axis_column(model.scan[0], model),
+                                    axis_column(model.scan[1], model),
+                                    "tof_" + model.gases[model.product].name};
+  for (const Adsorbate& adsorbate : model.adsorbates) {
+    names.push_back("theta_" + adsorbate.name + "_" + model.sites[adsorbate.site].name);
+  }
+  for (const SiteType& site : model.sites) names.push_back("theta_*_" + site.name);
+  for (const char* name : {"status", "residual", "iterations", "reason"}) names.push_back(name);
+  return names;
+}
+
+std::string MapAssembler::csv_text() const {
+  const std::vector<std::string> names = columns();
+  std::string text;
+  for (std::size_t i = 0; i < names.size(); ++i) text += (i ? "," : "") + csv_field(names[i]);
+  text += "\n";
+
+  const std::int64_t nx = plan_.model().scan[0].points;
+  for (std::int64_t index = 0; index < plan_.total_points(); ++index) {
+    const GridPoint& grid = plan_.points()[index];
+    text += std::to_string(index % nx) + "," + std::to_string(index / nx) + "," +
+            format_number(grid.x) + "," + format_number(grid.y) + ",";
+    if (!points_[index]) {
+      // Only a map written before completion has missing points.
+      text += "nan";
+      for (std::size_t c = 0; c < coverage_count_; ++c) text += ",nan";
+      text += ",missing,nan,0,\n";
+      continue;
+    }
+    const PointResult& point = *points_[index];
+    text += format_number(point.tof);
+    for (std::size_t c = 0; c < coverage_count_; ++c) {
+      text += "," + (c < point.coverages.size() ? format_number(point.coverages[c]) : "nan");
+    }
+    text += std::string(",") + to_string(point.status) + "," + format_number(point.residual) +
+            "," + std::to_string(point.iterations) + "," + csv_field(point.reason) + "\n";
+  }
+  return text;
+}
+
+std::string MapAssembler::json_text(const RunSummary& summary) const {
+  const Model& model = plan_.model();
+  double solve_time_total = 0.0;
+  std::vector<double> solve_times;
+  for (const auto& point : points_) {
+    if (!point) continue;
+    solve_time_total += point->solve_time_s;
+    solve_times.push_back(point->solve_time_s);
+  }
+  std::sort(solve_times.begin(), solve_times.end());
+  const double median = solve_times.empty() ? 0.0 : solve_times[solve_times.size() / 2];
+
+  nlohmann::json json;
+  json["program"] = "mkmap";
+  json["version"] = MKMAP_VERSION;
+  json["run_id"] = plan_.run_id();
+  json["model"] = {{"source", model.source_name}, {"yaml", model.source_text}};
+  json["scan"] = {{"x", axis_json(model.scan[0], model)}, {"y", axis_json(model.scan[1], model)}};
+  json["product"] = model.gases[model.product].name;
+  json["temperature_K"] = model.temperature_K;
+  json["columns"] = columns();
+  json["units"] = {{"tof", "1/s per site"}, {"theta", "coverage, fraction of sites"},
+                   {"residual", "max over adsorbates of |dtheta/dt| / gross flux"}};
+  json["chunk_size"] = plan_.chunk_size();
+  json["counts"] = {{"points", plan_.total_points()},
+                    {"converged", converged_points_},
+                    {"failed", done_points_ - converged_points_},
+                    {"missing", plan_.total_points() - done_points_},
+                    {"chunks", plan_.chunk_count()},
+                    {"duplicate_chunks", summary.duplicate_chunks},
+                    {"rejected_messages", summary.rejected_messages},
+                    {"workers", summary.workers_seen}};
+  json["timings"] = {{"wall_time_s", summary.wall_time_s},
+                     {"solve_time_total_s", solve_time_total},
+                     {"solve_time_median_s", median}};
+  return json.dump(2) + "\n";
+}
+
+void MapAssembler::write(const std::string& folder, const RunSummary& summary,
+                         const std::string& basename) const {
+  write_file_atomically(folder + "/" + basename + ".csv", csv_text());
+  write_file_atomically(folder + "/" + basename + ".json", json_text(summary));
+}
+
+void write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string temporary = path + ".tmp";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw_io_error("create", temporary);
+
+  std::size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ::close(fd);
+      throw_io_error("write", temporary);
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    throw_io_error("flush", temporary);
+  }
+  ::close(fd);
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) throw_io_error("rename to", path);
+}
+
+}  // namespace mkmap

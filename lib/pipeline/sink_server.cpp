@@ -1,0 +1,305 @@
+#include "pipeline/sink_server.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+#include "model/parser.hpp"
+#include "output/map_assembler.hpp"
+#include "pipeline/signals.hpp"
+#include "protocol/messages.hpp"
+#include "protocol/run_plan.hpp"
+#include "transport/endpoint_file.hpp"
+#include "transport/socket_options.hpp"
+
+namespace mkmap {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::chrono::milliseconds kPollTimeout{100};
+constexpr std::chrono::milliseconds kProgressInterval{1000};
+// Status is published this often while a run goes on, and faster while
+// completion is being announced.
+constexpr std::chrono::milliseconds kStatusInterval{500};
+constexpr std::chrono::milliseconds kAnnounceInterval{200};
+// At most this many rejected-message warnings per progress interval.
+constexpr int kMaxRejectionLogsPerInterval = 5;
+
+std::string format_duration(double seconds) {
+  if (!std::isfinite(seconds)) return "unknown";
+  char buffer[32];
+  if (seconds < 120) {
+    std::snprintf(buffer, sizeof buffer, "%.0f s", seconds);
+  } else if (seconds < 7200) {
+    std::snprintf(buffer, sizeof buffer, "%.1f min", seconds / 60);
+  } else {
+    std::snprintf(buffer, sizeof buffer, "%.1f h", seconds / 3600);
+  }
+  return buffer;
+}
+
+class Sink {
+ public:
+  Sink(const SinkConfig& config, const ProgressOutput& progress)
+      : config_(config), progress_(progress), security_(context_, config.security) {}
+
+  int run();
+
+ private:
+  void bind_sockets();
+  void handle_message(zmq::message_t& msg);
+  void handle_run(const protocol::Run& run);
+  void handle_result(const protocol::Result& result, const std::string& worker);
+  void reject(const std::string& peer, const std::string& reason);
+  void publish_status();
+  void report_progress();
+  bool finish();
+  void write_partial_map();
+  RunSummary summary() const;
+
+  const SinkConfig& config_;
+  const ProgressOutput& progress_;
+  zmq::context_t context_;
+  ServerSecurity security_;
+  zmq::socket_t results_{context_, zmq::socket_type::pull};
+  zmq::socket_t status_{context_, zmq::socket_type::pub};
+
+  std::unique_ptr<RunPlan> plan_;
+  std::unique_ptr<MapAssembler> map_;
+  std::map<std::string, int> worker_threads_;
+  std::int64_t duplicates_ = 0;
+  std::int64_t rejected_ = 0;
+  int rejection_logs_ = 0;
+  std::optional<Clock::time_point> first_result_;
+  std::optional<Clock::time_point> completed_at_;
+  double wall_time_s_ = 0.0;
+};
+
+void Sink::bind_sockets() {
+  for (zmq::socket_t* socket : {&results_, &status_}) {
+    transport::apply_common_options(*socket, protocol::kMaxMessageBytes);
+    security_.configure_server(*socket);
+  }
+  results_.bind(config_.results_endpoint);
+  status_.bind(config_.status_endpoint);
+
+  const std::string results = transport::last_endpoint(results_);
+  const std::string status = transport::last_endpoint(status_);
+  spdlog::info("sink listening: results on {}, status on {}", results, status);
+  if (!config_.endpoint_file.empty()) {
+    transport::write_endpoint_file(config_.endpoint_file, {{"results", results}, {"status", status}});
+  }
+}
+
+void Sink::reject(const std::string& peer, const std::string& reason) {
+  ++rejected_;
+  if (rejection_logs_ < kMaxRejectionLogsPerInterval) {
+    spdlog::warn("dropped a message from {}: {}", peer.empty() ? "an unnamed peer" : peer, reason);
+  } else if (rejection_logs_ == kMaxRejectionLogsPerInterval) {
+    spdlog::warn("more messages dropped; further warnings suppressed for this second");
+  }
+  ++rejection_logs_;
+}
+
+void Sink::handle_run(const protocol::Run& run) {
+  if (plan_) {
+    if (run.run_id != plan_->run_id()) {
+      reject("ventilator", "announces run " + run.run_id + " while this sink serves run " +
+                               plan_->run_id() + "; start a new sink for a new run");
+    }
+    return;  // a repeated announcement of the current run
+  }
+  try {
+    plan_ = std::make_unique<RunPlan>(RunPlan::from_message(run));
+  } catch (const std::exception& error) {
+    reject("ventilator", std::string("invalid run announcement: ") + error.what());
+    return;
+  }
+  map_ = std::make_unique<MapAssembler>(*plan_);
+  spdlog::info("run {}: {} points ({} x {}) in {} chunks of {}, model {}", plan_->run_id(),
+               plan_->total_points(), plan_->model().scan[0].points,
+               plan_->model().scan[1].points, plan_->chunk_count(), plan_->chunk_size(),
+               plan_->model().source_name);
+  publish_status();
+}
+
+void Sink::handle_result(const protocol::Result& result, const std::string& worker) {
+  if (!plan_) {
+    reject(worker, "result of run " + result.run_id + " before any run announcement");
+    return;
+  }
+  if (auto invalid = map_->validate(result)) {
+    reject(worker, *invalid);
+    return;
+  }
+  worker_threads_[worker.empty() ? "anonymous" : worker] = result.worker_threads;
+  if (!first_result_) first_result_ = Clock::now();
+
+  if (!map_->accept(result)) {
+    ++duplicates_;
+    spdlog::info("run {}: duplicate of chunk {} (attempt {}) from {} ignored", result.run_id,
+                 result.chunk_id, result.attempt, worker);
+    return;
+  }
+  for (const PointResult& point : result.points) {
+    if (point.status != PointStatus::converged) {
+      spdlog::warn("run {}: point {} of chunk {} failed: {}", result.run_id, point.index,
+                   result.chunk_id, point.reason);
+    }
+  }
+}
+
+void Sink::handle_message(zmq::message_t& msg) {
+  const std::string peer = peer_user_id(msg);
+  try {
+    switch (protocol::peek_type(msg.data(), msg.size())) {
+      case protocol::MessageType::run:
+        handle_run(protocol::decode_run(msg.data(), msg.size()));
+        break;
+      case protocol::MessageType::result:
+        handle_result(protocol::decode_result(msg.data(), msg.size()), peer);
+        break;
+      default:
+        reject(peer, "unexpected message type on the results socket");
+    }
+  } catch (const protocol::ProtocolError& error) {
+    reject(peer, error.what());
+  }
+}
+
+void Sink::publish_status() {
+  if (!plan_) return;
+  protocol::Status status;
+  status.run_id = plan_->run_id();
+  status.done_points = map_->done_points();
+  status.total_points = plan_->total_points();
+  status.complete = completed_at_.has_value();
+  const std::string bytes = protocol::encode(status);
+  status_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+}
+
+void Sink::report_progress() {
+  rejection_logs_ = 0;
+  if (!plan_) {
+    progress_("waiting for a run announcement from the ventilator");
+    return;
+  }
+  const double done = static_cast<double>(map_->done_points());
+  const double total = static_cast<double>(plan_->total_points());
+  const double elapsed =
+      first_result_ ? std::chrono::duration<double>(Clock::now() - *first_result_).count() : 0.0;
+  const double rate = elapsed > 0.0 ? done / elapsed : 0.0;
+  const double eta = rate > 0.0 ? (total - done) / rate : NAN;
+  int threads = 0;
+  for (const auto& [worker, count] : worker_threads_) threads += count;
+
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "run %s: %lld/%lld points (%.1f%%), %.1f points/s, ETA %s, workers %zu "
+                "(%d threads), failed %lld, duplicates %lld, rejected %lld",
+                plan_->run_id().c_str(), static_cast<long long>(done),
+                static_cast<long long>(total), 100.0 * done / total, rate,
+                format_duration(eta).c_str(), worker_threads_.size(), threads,
+                static_cast<long long>(map_->done_points() - map_->converged_points()),
+                static_cast<long long>(duplicates_), static_cast<long long>(rejected_));
+  progress_(line);
+}
+
+RunSummary Sink::summary() const {
+  RunSummary summary;
+  summary.wall_time_s = wall_time_s_;
+  summary.workers_seen = static_cast<std::int64_t>(worker_threads_.size());
+  summary.duplicate_chunks = duplicates_;
+  summary.rejected_messages = rejected_;
+  return summary;
+}
+
+// Keeps the points received so far when the run is interrupted; rows of
+// points never received have status "missing".
+void Sink::write_partial_map() {
+  if (!map_ || map_->done_points() == 0) return;
+  try {
+    map_->write(config_.output_dir, summary(), "map.partial");
+    spdlog::warn("run {}: wrote the {} points received so far to {}/map.partial.csv",
+                 plan_->run_id(), map_->done_points(), config_.output_dir);
+  } catch (const std::exception& error) {
+    spdlog::error("run {}: cannot write the partial map: {}", plan_->run_id(), error.what());
+  }
+}
+
+// Writes the map files; false when they could not be written.
+bool Sink::finish() {
+  completed_at_ = Clock::now();
+  wall_time_s_ = first_result_
+                     ? std::chrono::duration<double>(*completed_at_ - *first_result_).count()
+                     : 0.0;
+  report_progress();
+
+  try {
+    std::filesystem::create_directories(config_.output_dir);
+    map_->write(config_.output_dir, summary(), "map");
+  } catch (const std::exception& error) {
+    spdlog::error("run {}: cannot write the map into {}: {}", plan_->run_id(),
+                  config_.output_dir, error.what());
+    return false;
+  }
+  progress_("run " + plan_->run_id() + " complete: " + std::to_string(map_->converged_points()) +
+            " of " + std::to_string(plan_->total_points()) + " points converged in " +
+            format_duration(wall_time_s_) + "; wrote " + config_.output_dir + "/map.csv and " +
+            config_.output_dir + "/map.json");
+  return true;
+}
+
+int Sink::run() {
+  std::filesystem::create_directories(config_.output_dir);
+  bind_sockets();
+
+  auto next_progress = Clock::now();
+  auto next_status = Clock::now();
+  std::optional<Clock::time_point> announce_until;
+
+  while (!stop_requested()) {
+    zmq::pollitem_t items[] = {{results_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, kPollTimeout);
+    zmq::message_t msg;
+    while (results_.recv(msg, zmq::recv_flags::dontwait)) handle_message(msg);
+
+    const auto now = Clock::now();
+    if (map_ && map_->complete() && !completed_at_) {
+      if (!finish()) return 1;
+      announce_until = now + config_.announce_time;
+    }
+    if (now >= next_progress && !completed_at_) {
+      report_progress();
+      next_progress = now + kProgressInterval;
+    }
+    if (now >= next_status) {
+      publish_status();
+      next_status = now + (completed_at_ ? kAnnounceInterval : kStatusInterval);
+    }
+    if (announce_until && now >= *announce_until) {
+      spdlog::info("run {}: completion announced, sink exits", plan_->run_id());
+      return 0;
+    }
+  }
+  if (completed_at_) return 0;
+  spdlog::warn("sink stopped by signal {} before the run completed", stop_signal());
+  write_partial_map();
+  return 130;
+}
+
+}  // namespace
+
+int run_sink(const SinkConfig& config, const ProgressOutput& progress) {
+  Sink sink(config, progress);
+  return sink.run();
+}
+
+}  // namespace mkmap

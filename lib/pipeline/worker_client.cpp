@@ -1,0 +1,217 @@
+#include "pipeline/worker_client.hpp"
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <spdlog/spdlog.h>
+#include <thread>
+#include <vector>
+#include <zmq.hpp>
+
+#include "pipeline/signals.hpp"
+#include "pipeline/solver_pool.hpp"
+#include "protocol/messages.hpp"
+#include "transport/handshake_monitor.hpp"
+#include "transport/key_file.hpp"
+#include "transport/socket_options.hpp"
+
+namespace mkmap {
+namespace {
+
+constexpr std::chrono::milliseconds kPollTimeout{200};
+constexpr const char* kSolverResultsEndpoint = "inproc://mkmap-solver-results";
+// Outgoing results held while the sink is unreachable; beyond this the
+// worker stops taking chunks.
+constexpr std::size_t kMaxPendingResults = 64;
+
+class Worker {
+ public:
+  explicit Worker(const WorkerConfig& config) : config_(config) {}
+
+  int run();
+
+ private:
+  void open_sockets();
+  std::optional<int> check_handshakes();
+  void receive_task();
+  void receive_status();
+  void forward_results();
+
+  const WorkerConfig& config_;
+  zmq::context_t context_;
+  zmq::socket_t tasks_{context_, zmq::socket_type::pull};
+  zmq::socket_t results_{context_, zmq::socket_type::push};
+  zmq::socket_t status_{context_, zmq::socket_type::sub};
+  zmq::socket_t solver_results_{context_, zmq::socket_type::pull};
+  std::vector<std::unique_ptr<transport::HandshakeMonitor>> monitors_;
+  std::vector<std::string> monitored_endpoints_;
+  std::unique_ptr<SolverPool> pool_;
+
+  std::string fingerprint_ = "none";
+  int threads_ = 1;
+  int outstanding_ = 0;  ///< chunks taken whose results are not yet sent
+  int handshake_failures_ = 0;
+  std::deque<std::string> pending_results_;
+  std::string run_id_;
+  bool complete_ = false;
+  long long chunks_done_ = 0;
+};
+
+void Worker::open_sockets() {
+  std::optional<transport::KeyPair> key;
+  std::string server_key;
+  if (config_.curve) {
+    key = transport::load_secret_key_file(config_.key_file);
+    server_key = transport::load_public_key_file(config_.server_key_file);
+    fingerprint_ = transport::fingerprint(key->public_z85);
+  } else {
+    spdlog::warn("CURVE is off: traffic is plain text; use this only on a trusted machine");
+  }
+
+  const std::pair<zmq::socket_t*, const std::string*> sockets[] = {
+      {&tasks_, &config_.tasks_endpoint},
+      {&results_, &config_.results_endpoint},
+      {&status_, &config_.status_endpoint}};
+  status_.set(zmq::sockopt::subscribe, "");
+  for (const auto& [socket, endpoint] : sockets) {
+    transport::apply_common_options(*socket, protocol::kMaxMessageBytes);
+    if (key) transport::make_curve_client(*socket, *key, server_key);
+    monitors_.push_back(std::make_unique<transport::HandshakeMonitor>(context_, *socket));
+    monitored_endpoints_.push_back(*endpoint);
+    socket->connect(*endpoint);
+  }
+  // The task queue stays short so that unsolved chunks wait at the
+  // ventilator, not in this worker.
+  tasks_.set(zmq::sockopt::rcvhwm, 1);
+  solver_results_.bind(kSolverResultsEndpoint);
+}
+
+// Returns an exit code when a handshake failure means the worker must stop.
+std::optional<int> Worker::check_handshakes() {
+  for (std::size_t i = 0; i < monitors_.size(); ++i) {
+    while (auto event = monitors_[i]->read_event()) {
+      const std::string& endpoint = monitored_endpoints_[i];
+      switch (event->kind) {
+        case transport::HandshakeEventKind::succeeded:
+          handshake_failures_ = 0;
+          break;
+        case transport::HandshakeEventKind::failed_auth:
+          spdlog::error("the server at {} rejected this worker's key (fingerprint {}, status "
+                        "{}): copy the worker's public key file into the server's authorized "
+                        "keys folder, then start the worker again",
+                        endpoint, fingerprint_, event->value);
+          return kWorkerKeyRejected;
+        case transport::HandshakeEventKind::failed_protocol:
+        case transport::HandshakeEventKind::failed_no_detail:
+          ++handshake_failures_;
+          spdlog::warn("handshake with {} failed ({}), {} of {} tries; check that --server-key "
+                       "is the server's public key and that both sides use CURVE",
+                       endpoint, transport::to_string(event->kind), handshake_failures_,
+                       config_.max_handshake_failures);
+          if (handshake_failures_ >= config_.max_handshake_failures) {
+            spdlog::error("giving up: the handshake with {} keeps failing", endpoint);
+            return kWorkerHandshakeFailing;
+          }
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+void Worker::receive_task() {
+  zmq::message_t msg;
+  if (!tasks_.recv(msg, zmq::recv_flags::dontwait)) return;
+  try {
+    protocol::Task task = protocol::decode_task(msg.data(), msg.size());
+    if (task.points.empty()) throw protocol::ProtocolError("task without points");
+    if (run_id_ != task.run_id) {
+      run_id_ = task.run_id;
+      spdlog::info("working on run {}", run_id_);
+    }
+    spdlog::debug("run {}: chunk {} (attempt {}) with {} points", task.run_id, task.chunk_id,
+                  task.attempt, task.points.size());
+    ++outstanding_;
+    pool_->submit(std::move(task));
+  } catch (const protocol::ProtocolError& error) {
+    spdlog::warn("dropped a task from {}: {}", config_.tasks_endpoint, error.what());
+  }
+}
+
+void Worker::receive_status() {
+  zmq::message_t msg;
+  while (status_.recv(msg, zmq::recv_flags::dontwait)) {
+    try {
+      const protocol::Status status = protocol::decode_status(msg.data(), msg.size());
+      // A worker that has not yet seen a task belongs to whatever run the
+      // sink serves.
+      if (status.complete && (run_id_.empty() || status.run_id == run_id_)) {
+        run_id_ = status.run_id;
+        complete_ = true;
+      }
+    } catch (const protocol::ProtocolError& error) {
+      spdlog::warn("dropped a status message from {}: {}", config_.status_endpoint,
+                   error.what());
+    }
+  }
+}
+
+void Worker::forward_results() {
+  zmq::message_t msg;
+  while (pending_results_.size() < kMaxPendingResults &&
+         solver_results_.recv(msg, zmq::recv_flags::dontwait)) {
+    pending_results_.emplace_back(static_cast<const char*>(msg.data()), msg.size());
+    --outstanding_;
+    ++chunks_done_;
+  }
+  while (!pending_results_.empty()) {
+    if (!results_.send(zmq::buffer(pending_results_.front()), zmq::send_flags::dontwait)) break;
+    pending_results_.pop_front();
+  }
+}
+
+int Worker::run() {
+  open_sockets();
+  threads_ = config_.threads > 0 ? config_.threads
+                                 : std::max(1u, std::thread::hardware_concurrency());
+  pool_ = std::make_unique<SolverPool>(context_, kSolverResultsEndpoint, threads_);
+  spdlog::info("worker with {} solver threads, key fingerprint {}; tasks from {}, results to {}",
+               threads_, fingerprint_, config_.tasks_endpoint, config_.results_endpoint);
+
+  while (!stop_requested() && !complete_) {
+    const bool want_task = outstanding_ < threads_ + config_.prefetch &&
+                           pending_results_.size() < kMaxPendingResults;
+    std::vector<zmq::pollitem_t> items = {
+        {tasks_.handle(), 0, static_cast<short>(want_task ? ZMQ_POLLIN : 0), 0},
+        {solver_results_.handle(), 0, ZMQ_POLLIN, 0},
+        {status_.handle(), 0, ZMQ_POLLIN, 0}};
+    for (auto& monitor : monitors_) items.push_back(monitor->poll_item());
+    zmq::poll(items, kPollTimeout);
+
+    if (auto exit_code = check_handshakes()) return *exit_code;
+    if (want_task) receive_task();
+    forward_results();
+    receive_status();
+  }
+
+  if (complete_) {
+    spdlog::info("run {} complete after {} chunks from this worker; worker exits", run_id_,
+                 chunks_done_);
+    return kWorkerDone;
+  }
+  spdlog::warn("worker stopped by signal {} with {} chunks unfinished", stop_signal(),
+               outstanding_);
+  return kWorkerStopped;
+}
+
+}  // namespace
+
+int run_worker(const WorkerConfig& config) {
+  Worker worker(config);
+  const int code = worker.run();
+  return code;
+}
+
+}  // namespace mkmap

@@ -1,0 +1,39 @@
+#pragma once
+// The worker: pulls chunks from the ventilator, solves them on a pool of
+// solver threads and pushes the results to the sink.
+
+#include <filesystem>
+#include <string>
+
+namespace mkmap {
+
+struct WorkerConfig {
+  std::string tasks_endpoint = "tcp://127.0.0.1:5557";    ///< ventilator PUSH
+  std::string results_endpoint = "tcp://127.0.0.1:5558";  ///< sink PULL
+  std::string status_endpoint = "tcp://127.0.0.1:5559";   ///< sink PUB
+  /// Solver threads; 0 means one per hardware thread.
+  int threads = 0;
+  /// Chunks taken beyond one per solver thread, so a thread that finishes
+  /// finds its next chunk waiting.
+  int prefetch = 1;
+  /// False only when the user turned CURVE off explicitly.
+  bool curve = true;
+  std::filesystem::path key_file = "keys/worker.key_secret";
+  std::filesystem::path server_key_file = "keys/server.key";
+  /// Give up after this many failed handshakes in a row.
+  int max_handshake_failures = 5;
+};
+
+/// Process exit codes of the worker.
+enum WorkerExit : int {
+  kWorkerDone = 0,
+  kWorkerKeyRejected = 3,
+  kWorkerHandshakeFailing = 4,
+  kWorkerStopped = 130,
+};
+
+/// Runs the worker until the sink announces completion of its run.
+/// Returns a WorkerExit code. Throws: on set-up errors (keys, endpoints).
+int run_worker(const WorkerConfig& config);
+
+}  // namespace mkmap
