@@ -11,8 +11,8 @@ namespace mkmap {
 /// An invalid model: names the source, the line and the offending text.
 ///
 /// what() reads `SOURCE:LINE: "TEXT": PROBLEM`. The `:LINE` part is left out
-/// when line is 0 and the `"TEXT": ` part when text is empty. PROBLEM says
-/// what is wrong and what to do, e.g. `co.yaml:17: "CO_g + *_s -> CO2_s":
+/// when line is 0 and the `"TEXT": ` part when text is empty. PROBLEM
+/// describes the fault and the fix, e.g. `co.yaml:17: "CO_g + *_s -> CO2_s":
 /// elements not conserved (IS has C1 O1, FS has C1 O2); check the equation`.
 class ModelError : public std::runtime_error {
  public:
@@ -22,7 +22,7 @@ class ModelError : public std::runtime_error {
   const std::string& source() const noexcept { return source_; }
   int line() const noexcept { return line_; }
   const std::string& text() const noexcept { return text_; }
-  /// What is wrong and what to do, without source, line and text.
+  /// Description of the fault and the fix, without source, line and text.
   const std::string& problem() const noexcept { return problem_; }
 
  private:
