@@ -53,6 +53,7 @@ class Sink {
   int run();
 
  private:
+  int serve();
   void bind_sockets();
   void handle_message(zmq::message_t& msg);
   void handle_run(const protocol::Run& run);
@@ -260,7 +261,17 @@ bool Sink::finish() {
 int Sink::run() {
   std::filesystem::create_directories(config_.output_dir);
   bind_sockets();
+  const int exit_code = serve();
 
+  // Status messages still queued are moot after the final announcement.
+  // Dropping them at close also avoids a libzmq 4.3.4 abort (msg.cpp:414)
+  // seen here when a CURVE socket closed with messages queued to a peer.
+  results_.set(zmq::sockopt::linger, 0);
+  status_.set(zmq::sockopt::linger, 0);
+  return exit_code;
+}
+
+int Sink::serve() {
   auto next_progress = Clock::now();
   auto next_status = Clock::now();
   std::optional<Clock::time_point> announce_until;

@@ -141,6 +141,12 @@ int Ventilator::run() {
     if (acknowledged_ && !unsent_.empty() && (items[1].revents & ZMQ_POLLOUT)) send_tasks();
   }
 
+  // Messages still queued are moot once the run is complete or abandoned.
+  // Dropping them at close also avoids a libzmq 4.3.4 abort (msg.cpp:414)
+  // seen here when a CURVE socket closed with messages queued to a peer.
+  for (zmq::socket_t* socket : {&tasks_, &sink_, &status_}) {
+    socket->set(zmq::sockopt::linger, 0);
+  }
   if (complete_) {
     spdlog::info("run {}: the sink reports the run complete; ventilator exits", plan_.run_id());
     return 0;

@@ -180,6 +180,7 @@ int Worker::run() {
   spdlog::info("worker with {} solver threads, key fingerprint {}; tasks from {}, results to {}",
                threads_, fingerprint_, config_.tasks_endpoint, config_.results_endpoint);
 
+  std::optional<int> handshake_exit;
   while (!stop_requested() && !complete_) {
     const bool want_task = outstanding_ < threads_ + config_.prefetch &&
                            pending_results_.size() < kMaxPendingResults;
@@ -190,12 +191,20 @@ int Worker::run() {
     for (auto& monitor : monitors_) items.push_back(monitor->poll_item());
     zmq::poll(items, kPollTimeout);
 
-    if (auto exit_code = check_handshakes()) return *exit_code;
+    handshake_exit = check_handshakes();
+    if (handshake_exit) break;
     if (want_task) receive_task();
     forward_results();
     receive_status();
   }
 
+  // Results still queued are moot once the run is complete. Dropping them
+  // at close also avoids a libzmq 4.3.4 abort (msg.cpp:414) seen here when
+  // a CURVE socket closed with messages queued to a peer.
+  for (zmq::socket_t* socket : {&tasks_, &results_, &status_}) {
+    socket->set(zmq::sockopt::linger, 0);
+  }
+  if (handshake_exit) return *handshake_exit;
   if (complete_) {
     spdlog::info("run {} complete after {} chunks from this worker; worker exits", run_id_,
                  chunks_done_);
