@@ -76,14 +76,9 @@ int main(int argc, char** argv) {
   mkmap::Model model;
   try {
     model = model_file.empty() ? mkmap::default_model() : mkmap::parse_model_file(model_file);
-    if (!x_spec.empty()) model.scan[0] = mkmap::parse_axis_override(x_spec, model);
-    if (!y_spec.empty()) model.scan[1] = mkmap::parse_axis_override(y_spec, model);
-    if (model.scan[0].variable == model.scan[1].variable &&
-        model.scan[0].gas == model.scan[1].gas) {
-      throw mkmap::ModelError(model.source_name, 0, x_spec + " " + y_spec,
-                              "both scan axes vary the same condition; give the axes two "
-                              "different variables");
-    }
+    if (!x_spec.empty()) model.scan[0] = mkmap::parse_axis_override(x_spec, model, "--x");
+    if (!y_spec.empty()) model.scan[1] = mkmap::parse_axis_override(y_spec, model, "--y");
+    mkmap::check_distinct_axes(model, model.scan[0], model.scan[1]);
   } catch (const mkmap::ModelError& error) {
     spdlog::error("{}", error.what());
     return 1;

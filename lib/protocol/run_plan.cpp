@@ -21,6 +21,7 @@ Model resolve_model(const std::string& yaml, const std::string& source,
   Model model = parse_model_text(yaml, source);
   model.scan[0] = parse_axis_override(x_axis, model);
   model.scan[1] = parse_axis_override(y_axis, model);
+  check_distinct_axes(model, model.scan[0], model.scan[1]);
   return model;
 }
 

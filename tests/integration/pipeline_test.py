@@ -1,0 +1,255 @@
+#!/usr/bin/python3
+"""End-to-end tests of mkmap's ventilator, workers and sink on loopback.
+
+Each case starts the real binaries on tcp://127.0.0.1 with ephemeral ports
+in a temporary folder and checks exit codes, messages and the map files.
+Usage: pipeline_test.py --build BUILD_DIR [--source SOURCE_DIR] CASE
+"""
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Upper bound for a whole 10x10 run on a loaded 2-core machine [s].
+RUN_TIMEOUT_S = 120
+# A refused worker must give up within this time [s].
+REFUSAL_TIMEOUT_S = 15
+
+
+class Failure(Exception):
+    """A check of the test failed."""
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+class Pipeline:
+    """Starts mkmap processes in one folder and remembers them."""
+
+    def __init__(self, build, folder):
+        self.build = Path(build)
+        self.folder = Path(folder)
+        self.keys = self.folder / "keys"
+        self.output = self.folder / "out"
+        self.processes = []
+        self.endpoints = {}
+
+    def binary(self, name):
+        return str(self.build / name.split("-")[1] / name)
+
+    def keygen(self, *args):
+        result = subprocess.run([self.binary("mkmap-keygen"), *args, "--dir", str(self.keys)],
+                                capture_output=True, text=True, timeout=30)
+        check(result.returncode == 0, f"mkmap-keygen {args} failed: {result.stderr}")
+
+    def start(self, name, args, log):
+        out = open(self.folder / f"{log}.out", "w")
+        err = open(self.folder / f"{log}.err", "w")
+        process = subprocess.Popen([self.binary(name), *args], stdout=out, stderr=err)
+        process.log = log
+        self.processes.append(process)
+        return process
+
+    def wait_for_file(self, path, process, timeout_s=20):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if path.exists() and path.stat().st_size > 0:
+                return
+            check(process.poll() is None,
+                  f"{process.log} exited with {process.returncode}: {self.stderr(process)}")
+            time.sleep(0.05)
+        raise Failure(f"{path} did not appear within {timeout_s} s")
+
+    def read_endpoints(self, path):
+        for line in path.read_text().splitlines():
+            role, _, endpoint = line.partition("=")
+            self.endpoints[role] = endpoint
+
+    def start_sink(self):
+        endpoint_file = self.folder / "sink.endpoints"
+        sink = self.start("mkmap-sink", [
+            "--output", str(self.output), "--keys", str(self.keys),
+            "--results", "tcp://127.0.0.1:*", "--status", "tcp://127.0.0.1:*",
+            "--endpoint-file", str(endpoint_file), "--announce-time", "2"], "sink")
+        self.wait_for_file(endpoint_file, sink)
+        self.read_endpoints(endpoint_file)
+        return sink
+
+    def start_ventilator(self, *extra):
+        endpoint_file = self.folder / "ventilator.endpoints"
+        ventilator = self.start("mkmap-ventilator", [
+            "--keys", str(self.keys), "--tasks", "tcp://127.0.0.1:*",
+            "--sink", self.endpoints["results"], "--status", self.endpoints["status"],
+            "--endpoint-file", str(endpoint_file), *extra], "ventilator")
+        self.wait_for_file(endpoint_file, ventilator)
+        self.read_endpoints(endpoint_file)
+        return ventilator
+
+    def start_worker(self, name="worker", threads=1):
+        return self.start("mkmap-worker", [
+            "--tasks", self.endpoints["tasks"], "--results", self.endpoints["results"],
+            "--status", self.endpoints["status"], "--threads", str(threads),
+            "--key", str(self.keys / f"{name}.key_secret"),
+            "--server-key", str(self.keys / "server.key")], f"{name}-{len(self.processes)}")
+
+    def stderr(self, process):
+        return (self.folder / f"{process.log}.err").read_text()
+
+    def wait(self, process, timeout_s=RUN_TIMEOUT_S):
+        try:
+            return process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise Failure(f"{process.log} still running after {timeout_s} s: "
+                          f"{self.stderr(process)[-2000:]}") from None
+
+    def wait_for_log(self, process, text, timeout_s=20):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if text in self.stderr(process):
+                return
+            time.sleep(0.05)
+        raise Failure(f"{process.log} did not log '{text}' within {timeout_s} s")
+
+    def stop_all(self):
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def read_map(output):
+    with open(output / "map.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    with open(output / "map.json") as handle:
+        meta = json.load(handle)
+    return rows, meta
+
+
+def check_complete_map(pipeline, points=100):
+    rows, meta = read_map(pipeline.output)
+    check(len(rows) == points, f"map.csv has {len(rows)} rows, expected {points}")
+    statuses = {row["status"] for row in rows}
+    check(statuses == {"converged"}, f"statuses in map.csv: {statuses}")
+    indices = sorted((int(row["iy"]), int(row["ix"])) for row in rows)
+    check(len(set(indices)) == points, "map.csv repeats a grid point")
+    check(meta["counts"]["converged"] == points, f"map.json counts: {meta['counts']}")
+    for row in rows:
+        theta_sum = sum(float(value) for key, value in row.items() if key.startswith("theta_"))
+        check(abs(theta_sum - 1.0) < 1e-9, f"coverages of {row['ix']},{row['iy']} sum to {theta_sum}")
+    return rows, meta
+
+
+def case_full(pipeline):
+    pipeline.keygen("server")
+    pipeline.keygen("worker", "worker")
+    sink = pipeline.start_sink()
+    ventilator = pipeline.start_ventilator()
+    workers = [pipeline.start_worker(), pipeline.start_worker()]
+
+    for process in [sink, ventilator, *workers]:
+        code = pipeline.wait(process)
+        check(code == 0, f"{process.log} exited with {code}: {pipeline.stderr(process)[-2000:]}")
+    _, meta = check_complete_map(pipeline)
+    check(meta["scan"]["x"]["column"] == "p_CO", f"x column {meta['scan']['x']['column']}")
+    check(len(meta["scan"]["x"]["values"]) == 10, "x axis does not have 10 values")
+
+    progress = (pipeline.folder / "sink.out").read_text()
+    check("100/100 points" in progress, f"no final progress line in: {progress}")
+    check("complete" in progress, "the progress log does not report completion")
+
+
+def case_late_worker(pipeline):
+    pipeline.keygen("server")
+    pipeline.keygen("worker", "worker")
+    sink = pipeline.start_sink()
+    ventilator = pipeline.start_ventilator()
+    pipeline.wait_for_log(ventilator, "acknowledged the run")
+    time.sleep(1.0)  # the worker joins a run whose ventilator is already sending
+    check(ventilator.poll() is None, "the ventilator exited before any worker joined")
+    worker = pipeline.start_worker(threads=2)
+
+    for process in [sink, ventilator, worker]:
+        code = pipeline.wait(process)
+        check(code == 0, f"{process.log} exited with {code}: {pipeline.stderr(process)[-2000:]}")
+    check_complete_map(pipeline)
+
+
+def case_unauthorized_worker(pipeline):
+    pipeline.keygen("server")
+    pipeline.keygen("worker", "worker")
+    pipeline.keygen("worker", "intruder", "--no-authorize")
+    sink = pipeline.start_sink()
+    ventilator = pipeline.start_ventilator()
+
+    intruder = pipeline.start_worker("intruder")
+    code = pipeline.wait(intruder, REFUSAL_TIMEOUT_S)
+    message = pipeline.stderr(intruder)
+    check(code == 3, f"refused worker exited with {code}, expected 3: {message}")
+    check("rejected this worker's key" in message, f"no rejection message: {message}")
+    check(pipeline.endpoints["tasks"] in message or pipeline.endpoints["results"] in message,
+          f"the rejection message names no endpoint: {message}")
+    check("working on run" not in message, "the refused worker received a task")
+    check("rejected client" in pipeline.stderr(sink) or "rejected client" in pipeline.stderr(ventilator),
+          "no server logged the rejection")
+
+    worker = pipeline.start_worker()
+    for process in [sink, ventilator, worker]:
+        code = pipeline.wait(process)
+        check(code == 0, f"{process.log} exited with {code}: {pipeline.stderr(process)[-2000:]}")
+    _, meta = check_complete_map(pipeline)
+    check(meta["counts"]["workers"] == 1, f"workers seen: {meta['counts']['workers']}")
+
+
+def case_reference(pipeline, source):
+    case_full(pipeline)
+    result = subprocess.run(
+        ["/usr/bin/python3", str(Path(source) / "scripts" / "reference_check.py"),
+         str(pipeline.output)], capture_output=True, text=True, timeout=600)
+    print(result.stdout)
+    check(result.returncode == 0, f"reference check failed: {result.stdout}{result.stderr}")
+
+
+CASES = {
+    "full": case_full,
+    "late-worker": case_late_worker,
+    "unauthorized-worker": case_unauthorized_worker,
+    "reference": case_reference,
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--build", required=True, help="CMake build folder with the binaries")
+    parser.add_argument("--source", default=str(Path(__file__).resolve().parents[2]),
+                        help="source folder (for scripts/)")
+    parser.add_argument("case", choices=sorted(CASES))
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="mkmap-test-") as folder:
+        pipeline = Pipeline(args.build, folder)
+        try:
+            if args.case == "reference":
+                case_reference(pipeline, args.source)
+            else:
+                CASES[args.case](pipeline)
+        except Failure as failure:
+            print(f"FAILED: {failure}", file=sys.stderr)
+            for log in sorted(Path(folder).glob("*.err")):
+                print(f"--- {log.name}\n{log.read_text()[-3000:]}", file=sys.stderr)
+            return 1
+        finally:
+            pipeline.stop_all()
+    print(f"{args.case}: passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
