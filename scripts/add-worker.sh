@@ -7,7 +7,9 @@
 #   --output DIR      output folder of the running run (default: out)
 #   --threads N       solver threads (default: one per core)
 #   --keys DIR        key folder (default: keys)
-#   --key FILE        this worker's secret key (default: DIR/worker.key_secret)
+#   --name NAME       key name of this worker; its key pair is created and
+#                     authorized in the key folder when missing (default: the
+#                     first free name added-1, added-2, ...)
 #   --build DIR       build folder with the binaries (default: build)
 set -euo pipefail
 
@@ -15,10 +17,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 output=out
 threads=0
 keys=keys
-key=
+name=
 build="$root/build"
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 need_value() { [[ $# -ge 2 && -n $2 ]] || { echo "add-worker.sh: $1 needs a value" >&2; exit 2; }; }
 
 while [[ $# -gt 0 ]]; do
@@ -26,7 +28,7 @@ while [[ $# -gt 0 ]]; do
     --output) need_value "$@"; output=$2; shift 2 ;;
     --threads) need_value "$@"; threads=$2; shift 2 ;;
     --keys) need_value "$@"; keys=$2; shift 2 ;;
-    --key) need_value "$@"; key=$2; shift 2 ;;
+    --name) need_value "$@"; name=$2; shift 2 ;;
     --build) need_value "$@"; build=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "add-worker.sh: unknown option '$1'; see --help" >&2; exit 2 ;;
@@ -41,6 +43,17 @@ if [[ ! -f $endpoints ]]; then
 fi
 endpoint() { grep "^$1=" "$endpoints" | cut -d= -f2-; }
 
+# The servers read the authorized folder at every connection, so a key
+# created here is accepted without restarting them.
+if [[ -z $name ]]; then
+  i=1
+  while [[ -f $keys/added-$i.key_secret ]]; do i=$((i + 1)); done
+  name=added-$i
+fi
+if [[ ! -f $keys/$name.key_secret ]]; then
+  "$build/keygen/mkmap-keygen" worker "$name" --dir "$keys"
+fi
+
 exec "$build/worker/mkmap-worker" --tasks "$(endpoint tasks)" --results "$(endpoint results)" \
-  --status "$(endpoint status)" --key "${key:-$keys/worker.key_secret}" \
+  --status "$(endpoint status)" --key "$keys/$name.key_secret" \
   --server-key "$keys/server.key" --threads "$threads"

@@ -57,13 +57,16 @@ for binary in sink/mkmap-sink ventilator/mkmap-ventilator worker/mkmap-worker ke
   fi
 done
 
-# Keys: one server pair shared by ventilator and sink, one worker pair.
+# Keys: one server pair shared by ventilator and sink, and one pair per
+# worker so that the sink counts each worker by its authenticated name.
 if [[ ! -f $keys/server.key_secret ]]; then
   "$build/keygen/mkmap-keygen" server --dir "$keys"
 fi
-if [[ ! -f $keys/worker.key_secret ]]; then
-  "$build/keygen/mkmap-keygen" worker worker --dir "$keys"
-fi
+for i in $(seq "$workers"); do
+  if [[ ! -f $keys/local-$i.key_secret ]]; then
+    "$build/keygen/mkmap-keygen" worker "local-$i" --dir "$keys" >/dev/null
+  fi
+done
 
 mkdir -p "$output"
 rm -f "$output"/{map.csv,map.json,map.png,endpoints,sink.endpoints,ventilator.endpoints,progress.log}
@@ -112,7 +115,7 @@ printf 'tasks=%s\nresults=%s\nstatus=%s\n' "$tasks" "$results" "$status" >"$outp
 
 for i in $(seq "$workers"); do
   "$build/worker/mkmap-worker" --tasks "$tasks" --results "$results" --status "$status" \
-    --key "$keys/worker.key_secret" --server-key "$keys/server.key" --threads "$threads" \
+    --key "$keys/local-$i.key_secret" --server-key "$keys/server.key" --threads "$threads" \
     >"$output/worker-$i.log" 2>&1 &
   pids+=($!)
 done
