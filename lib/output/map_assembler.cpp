@@ -178,7 +178,10 @@ std::string MapAssembler::json_text(const RunSummary& summary) const {
   json["timings"] = {{"wall_time_s", summary.wall_time_s},
                      {"solve_time_total_s", solve_time_total},
                      {"solve_time_median_s", median}};
-  return json.dump(2) + "\n";
+  // JSON text must be UTF-8, but the model text, its file name and the run
+  // id may contain other bytes, e.g. a Latin-1 comment. Replacing those with
+  // U+FFFD keeps the finished map writable.
+  return json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 void MapAssembler::write(const std::string& folder, const RunSummary& summary,
