@@ -52,6 +52,17 @@ nlohmann::json axis_json(const ScanAxis& axis, const Model& model) {
   throw std::runtime_error("cannot " + what + " " + path + ": " + std::strerror(errno));
 }
 
+// Closes fd unless it is -1, removes the temporary file and throws. errno is
+// saved first because close and unlink may overwrite it.
+[[noreturn]] void discard_temporary(int fd, const std::string& temporary, const std::string& what,
+                                    const std::string& path) {
+  const int error = errno;
+  if (fd >= 0) ::close(fd);
+  ::unlink(temporary.c_str());
+  errno = error;
+  throw_io_error(what, path);
+}
+
 }  // namespace
 
 MapAssembler::MapAssembler(const RunPlan& plan)
@@ -200,17 +211,15 @@ void write_file_atomically(const std::string& path, const std::string& text) {
     const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
     if (n < 0) {
       if (errno == EINTR) continue;
-      ::close(fd);
-      throw_io_error("write", temporary);
+      discard_temporary(fd, temporary, "write", temporary);
     }
     written += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    throw_io_error("flush", temporary);
-  }
+  if (::fsync(fd) != 0) discard_temporary(fd, temporary, "flush", temporary);
   ::close(fd);
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) throw_io_error("rename to", path);
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    discard_temporary(-1, temporary, "rename to", path);
+  }
 }
 
 }  // namespace mkmap

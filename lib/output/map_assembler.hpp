@@ -60,7 +60,8 @@ class MapAssembler {
 };
 
 /// Writes text to path through path + ".tmp", flushed to disk, then renamed.
-/// Throws: std::runtime_error naming the path and the system error.
+/// Throws: std::runtime_error naming the path and the system error, after
+/// removing the temporary file.
 void write_file_atomically(const std::string& path, const std::string& text);
 
 }  // namespace mkmap
