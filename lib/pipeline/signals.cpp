@@ -1,5 +1,6 @@
 #include "pipeline/signals.hpp"
 
+#include <cerrno>
 #include <csignal>
 
 namespace mkmap {
@@ -22,5 +23,13 @@ void install_stop_handlers() {
 bool stop_requested() noexcept { return g_stop_signal != 0; }
 
 int stop_signal() noexcept { return g_stop_signal; }
+
+void poll_until_signal(std::vector<zmq::pollitem_t>& items, std::chrono::milliseconds timeout) {
+  try {
+    zmq::poll(items, timeout);
+  } catch (const zmq::error_t& error) {
+    if (error.num() != EINTR) throw;
+  }
+}
 
 }  // namespace mkmap

@@ -277,8 +277,8 @@ int Sink::serve() {
   std::optional<Clock::time_point> announce_until;
 
   while (!stop_requested()) {
-    zmq::pollitem_t items[] = {{results_.handle(), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 1, kPollTimeout);
+    std::vector<zmq::pollitem_t> items = {{results_.handle(), 0, ZMQ_POLLIN, 0}};
+    poll_until_signal(items, kPollTimeout);
     zmq::message_t msg;
     while (results_.recv(msg, zmq::recv_flags::dontwait)) handle_message(msg);
 

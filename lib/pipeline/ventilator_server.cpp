@@ -134,9 +134,10 @@ int Ventilator::run() {
     }
 
     const bool want_send = acknowledged_ && !unsent_.empty();
-    zmq::pollitem_t items[] = {{status_.handle(), 0, ZMQ_POLLIN, 0},
-                               {tasks_.handle(), 0, static_cast<short>(want_send ? ZMQ_POLLOUT : 0), 0}};
-    zmq::poll(items, 2, kPollTimeout);
+    std::vector<zmq::pollitem_t> items = {
+        {status_.handle(), 0, ZMQ_POLLIN, 0},
+        {tasks_.handle(), 0, static_cast<short>(want_send ? ZMQ_POLLOUT : 0), 0}};
+    poll_until_signal(items, kPollTimeout);
     read_status();
     if (acknowledged_ && !unsent_.empty() && (items[1].revents & ZMQ_POLLOUT)) send_tasks();
   }

@@ -189,7 +189,7 @@ int Worker::run() {
         {solver_results_.handle(), 0, ZMQ_POLLIN, 0},
         {status_.handle(), 0, ZMQ_POLLIN, 0}};
     for (auto& monitor : monitors_) items.push_back(monitor->poll_item());
-    zmq::poll(items, kPollTimeout);
+    poll_until_signal(items, kPollTimeout);
 
     handshake_exit = check_handshakes();
     if (handshake_exit) break;

@@ -42,6 +42,14 @@ RunPlan::RunPlan(std::string run_id, Model model, std::int64_t chunk_size)
                                 " is outside [1, " +
                                 std::to_string(protocol::kMaxChunkPoints) + "]");
   }
+  const std::int64_t total = static_cast<std::int64_t>(model_.scan[0].points) *
+                            static_cast<std::int64_t>(model_.scan[1].points);
+  if (total > kMaxGridPoints) {
+    throw std::invalid_argument("the scan has " + std::to_string(model_.scan[0].points) + " x " +
+                                std::to_string(model_.scan[1].points) + " = " +
+                                std::to_string(total) + " points, more than the limit of " +
+                                std::to_string(kMaxGridPoints) + "; split the map into runs");
+  }
   points_ = grid_points(model_);
 }
 

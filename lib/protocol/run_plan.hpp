@@ -15,11 +15,15 @@ namespace mkmap {
 /// parse_axis_override reads back to the same axis (17 significant digits).
 std::string format_axis_spec(const ScanAxis& axis, const Model& model);
 
+/// Largest grid a run may have [points]; a grid point costs about 24 bytes
+/// in every process and a row of map.csv in the sink.
+constexpr std::int64_t kMaxGridPoints = 10'000'000;
+
 class RunPlan {
  public:
   /// Builds a plan from a model whose scan is already final.
   /// Throws: std::invalid_argument when chunk_size is below 1 or above
-  /// protocol::kMaxChunkPoints.
+  /// protocol::kMaxChunkPoints, or when the grid exceeds kMaxGridPoints.
   RunPlan(std::string run_id, Model model, std::int64_t chunk_size);
 
   /// Rebuilds the plan a ventilator announced.

@@ -35,7 +35,7 @@ class Pipeline:
     """Starts mkmap processes in one folder and remembers them."""
 
     def __init__(self, build, folder):
-        self.build = Path(build)
+        self.build = Path(build).resolve()
         self.folder = Path(folder)
         self.keys = self.folder / "keys"
         self.output = self.folder / "out"
@@ -217,12 +217,75 @@ def case_reference(pipeline, source):
     check(result.returncode == 0, f"reference check failed: {result.stdout}{result.stderr}")
 
 
+def run_binary(pipeline, name, *args):
+    """Runs a binary to completion; returns its exit code and stderr."""
+    result = subprocess.run([pipeline.binary(name), *args], capture_output=True, text=True,
+                            timeout=30, cwd=pipeline.folder)
+    return result.returncode, result.stdout + result.stderr
+
+
+def expect_error(pipeline, name, args, code, *fragments):
+    actual, output = run_binary(pipeline, name, *args)
+    check(actual == code, f"{name} {args} exited with {actual}, expected {code}: {output}")
+    for fragment in fragments:
+        check(fragment in output, f"{name} {args}: message lacks '{fragment}': {output}")
+
+
+def case_user_errors(pipeline):
+    pipeline.keygen("server")
+    pipeline.keygen("worker", "worker")
+    folder = pipeline.folder
+    (folder / "bad.yaml").write_text("temperature: 500\ncell_area: 9e-20\nsites:\n  s: {}\n")
+    (folder / "typo.yaml").write_text(
+        pipeline_model_text().replace("pressure: 5.26e-7", "presure: 5.26e-7"))
+
+    expect_error(pipeline, "mkmap-ventilator", ["--model", "bad.yaml"], 1, "bad.yaml:1", "gases")
+    expect_error(pipeline, "mkmap-ventilator", ["--model", "typo.yaml"], 1,
+                 "typo.yaml:", '"presure"', "valid keys")
+    expect_error(pipeline, "mkmap-ventilator", ["--model", "missing.yaml"], 2, "missing.yaml")
+    expect_error(pipeline, "mkmap-ventilator", ["--x", "CO:1e-5:0.5"], 1,
+                 "CO:1e-5:0.5", "VARIABLE:FROM:TO:POINTS")
+    expect_error(pipeline, "mkmap-ventilator", ["--x", "Xe:1:2:3"], 1, "Xe", "CO, O2, CO2")
+    expect_error(pipeline, "mkmap-ventilator", ["--x", "O2:0.1:0.5:3"], 1, "same variable")
+    expect_error(pipeline, "mkmap-ventilator", ["--x", "CO:1e-5:0.5:5000", "--y", "O2:1e-5:0.5:5000"],
+                 1, "25000000", "limit")
+    expect_error(pipeline, "mkmap-ventilator", ["--chunk-size", "0"], 2, "--chunk-size", "0")
+    expect_error(pipeline, "mkmap-ventilator", ["--keys", "nokeys"], 1,
+                 "nokeys/server.key_secret", "mkmap-keygen")
+
+    expect_error(pipeline, "mkmap-worker", ["--key", "nokey.key_secret"], 1, "nokey.key_secret")
+    loose = folder / "loose.key_secret"
+    loose.write_bytes((pipeline.keys / "worker.key_secret").read_bytes())
+    loose.chmod(0o644)
+    expect_error(pipeline, "mkmap-worker", ["--key", str(loose), "--server-key",
+                                            str(pipeline.keys / "server.key")],
+                 1, "0644", "chmod 600")
+    expect_error(pipeline, "mkmap-worker", ["--threads", "-1"], 2, "--threads")
+
+    # A second sink on the ports of a running one names the endpoint.
+    sink = pipeline.start_sink()
+    busy = pipeline.endpoints["results"]
+    expect_error(pipeline, "mkmap-sink", ["--keys", str(pipeline.keys), "--results", busy,
+                                          "--status", "tcp://127.0.0.1:*"], 1, busy)
+    sink.terminate()
+    check(pipeline.wait(sink, 10) == 130, "a sink stopped by SIGTERM should exit with 130")
+
+
+def pipeline_model_text():
+    """Returns the embedded default model as the ventilator prints it."""
+    return subprocess.run([str(Path(ARGS.build).resolve() / "ventilator" / "mkmap-ventilator"),
+                           "--print-default-model"], capture_output=True, text=True,
+                          check=True, timeout=30).stdout
+
+
 CASES = {
     "full": case_full,
     "late-worker": case_late_worker,
     "unauthorized-worker": case_unauthorized_worker,
     "reference": case_reference,
+    "user-errors": case_user_errors,
 }
+ARGS = None
 
 
 def main():
@@ -232,6 +295,8 @@ def main():
                         help="source folder (for scripts/)")
     parser.add_argument("case", choices=sorted(CASES))
     args = parser.parse_args()
+    global ARGS
+    ARGS = args
 
     with tempfile.TemporaryDirectory(prefix="mkmap-test-") as folder:
         pipeline = Pipeline(args.build, folder)
