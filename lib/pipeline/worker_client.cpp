@@ -23,6 +23,8 @@ constexpr const char* kSolverResultsEndpoint = "inproc://mkmap-solver-results";
 // Outgoing results held while the sink is unreachable; beyond this the
 // worker stops taking chunks.
 constexpr std::size_t kMaxPendingResults = 64;
+// An idle worker says so at this interval, so a wrong endpoint shows.
+constexpr std::chrono::seconds kIdleLogInterval{30};
 
 class Worker {
  public:
@@ -31,6 +33,7 @@ class Worker {
   int run();
 
  private:
+  void log_if_idle();
   void open_sockets();
   std::optional<int> check_handshakes();
   void receive_task();
@@ -55,7 +58,17 @@ class Worker {
   std::string run_id_;
   bool complete_ = false;
   long long chunks_done_ = 0;
+  std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
 };
+
+void Worker::log_if_idle() {
+  const auto now = std::chrono::steady_clock::now();
+  if (outstanding_ > 0 || now - last_activity_ < kIdleLogInterval) return;
+  spdlog::info("no task from {} in the last {} s; still waiting (check that the ventilator "
+               "runs and that --tasks names its endpoint)",
+               config_.tasks_endpoint, kIdleLogInterval.count());
+  last_activity_ = now;
+}
 
 void Worker::open_sockets() {
   std::optional<transport::KeyPair> key;
@@ -134,6 +147,7 @@ void Worker::receive_task() {
     spdlog::debug("run {}: chunk {} (attempt {}) with {} points", task.run_id, task.chunk_id,
                   task.attempt, task.points.size());
     ++outstanding_;
+    last_activity_ = std::chrono::steady_clock::now();
     pool_->submit(std::move(task));
   } catch (const protocol::ProtocolError& error) {
     spdlog::warn("dropped a task from {}: {}", config_.tasks_endpoint, error.what());
@@ -196,6 +210,7 @@ int Worker::run() {
     if (want_task) receive_task();
     forward_results();
     receive_status();
+    log_if_idle();
   }
 
   // Results still queued are moot once the run is complete. Dropping them
