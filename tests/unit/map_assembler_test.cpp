@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+
+#include "temp_dir.hpp"
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -128,30 +130,6 @@ void accept_all(MapAssembler& assembler, const RunPlan& plan) {
     REQUIRE(assembler.accept(result));
   }
 }
-
-// A folder under the system temporary directory, removed with its files.
-class TemporaryFolder {
- public:
-  TemporaryFolder() {
-    std::string pattern = (fs::temp_directory_path() / "mkmap-map-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error("failed to create a temporary folder from " + pattern + ": " +
-                               std::strerror(errno));
-    }
-    path_ = pattern;
-  }
-  TemporaryFolder(const TemporaryFolder&) = delete;
-  TemporaryFolder& operator=(const TemporaryFolder&) = delete;
-  ~TemporaryFolder() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::string read_text(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
@@ -413,11 +391,11 @@ TEST_CASE("assembler write csv", "[output]") {
   const RunPlan plan = default_plan();
   MapAssembler assembler(plan);
   accept_all(assembler, plan);
-  const TemporaryFolder folder;
+  const mkmap::test::TempDir folder;
 
-  assembler.write(folder.path(), RunSummary{}, "map");
+  assembler.write(folder.str(), RunSummary{}, "map");
   const std::vector<std::vector<std::string>> records =
-      parse_csv(read_text(folder.path() + "/map.csv"));
+      parse_csv(read_text(folder.str() + "/map.csv"));
 
   REQUIRE(records.size() == 101);
   CHECK(records[0] == assembler.columns());
@@ -455,10 +433,10 @@ TEST_CASE("assembler csv quotes reasons", "[output]") {
   const RunPlan plan = default_plan();
   MapAssembler assembler(plan);
   accept_all(assembler, plan);
-  const TemporaryFolder folder;
+  const mkmap::test::TempDir folder;
 
-  assembler.write(folder.path(), RunSummary{}, "map");
-  const std::string text = read_text(folder.path() + "/map.csv");
+  assembler.write(folder.str(), RunSummary{}, "map");
+  const std::string text = read_text(folder.str() + "/map.csv");
 
   // RFC 4180: the field is enclosed in quotes and inner quotes are doubled.
   CHECK_THAT(text, Contains(",\"Newton diverged, residual \"\"1e+03\"\"\nat t = 1e12 s\"\n"));
@@ -469,11 +447,11 @@ TEST_CASE("assembler csv tof round trip", "[output]") {
   const RunPlan plan = default_plan();
   MapAssembler assembler(plan);
   accept_all(assembler, plan);
-  const TemporaryFolder folder;
+  const mkmap::test::TempDir folder;
 
-  assembler.write(folder.path(), RunSummary{}, "map");
+  assembler.write(folder.str(), RunSummary{}, "map");
   const std::vector<std::vector<std::string>> records =
-      parse_csv(read_text(folder.path() + "/map.csv"));
+      parse_csv(read_text(folder.str() + "/map.csv"));
 
   // The real TOFs of chunk 0 carry all 17 significant digits of a double.
   REQUIRE(records.size() == 101);
@@ -490,15 +468,15 @@ TEST_CASE("assembler write json", "[output]") {
   const RunPlan plan = default_plan();
   MapAssembler assembler(plan);
   accept_all(assembler, plan);
-  const TemporaryFolder folder;
+  const mkmap::test::TempDir folder;
   RunSummary summary;
   summary.wall_time_s = 12.5;
   summary.workers_seen = 3;
   summary.duplicate_chunks = 2;
   summary.rejected_messages = 5;
 
-  assembler.write(folder.path(), summary, "map");
-  const nlohmann::json json = nlohmann::json::parse(read_text(folder.path() + "/map.json"));
+  assembler.write(folder.str(), summary, "map");
+  const nlohmann::json json = nlohmann::json::parse(read_text(folder.str() + "/map.json"));
 
   const nlohmann::json& counts = json.at("counts");
   CHECK(counts.at("points").get<std::int64_t>() == 100);
@@ -522,10 +500,10 @@ TEST_CASE("assembler json scan values", "[output]") {
   const RunPlan plan = default_plan();
   MapAssembler assembler(plan);
   accept_all(assembler, plan);
-  const TemporaryFolder folder;
+  const mkmap::test::TempDir folder;
 
-  assembler.write(folder.path(), RunSummary{}, "map");
-  const nlohmann::json json = nlohmann::json::parse(read_text(folder.path() + "/map.json"));
+  assembler.write(folder.str(), RunSummary{}, "map");
+  const nlohmann::json json = nlohmann::json::parse(read_text(folder.str() + "/map.json"));
 
   const nlohmann::json& x = json.at("scan").at("x");
   const nlohmann::json& y = json.at("scan").at("y");
@@ -545,10 +523,10 @@ TEST_CASE("assembler json with Latin-1 text", "[output]") {
   const RunPlan plan("run-\xff", mkmap::parse_model_text(yaml, "mod\xe8le.yaml"), kChunkSize);
   MapAssembler assembler(plan);
   accept_all(assembler, plan);
-  const TemporaryFolder folder;
+  const mkmap::test::TempDir folder;
 
-  CHECK_NOTHROW(assembler.write(folder.path(), RunSummary{}, "map"));
-  const nlohmann::json json = nlohmann::json::parse(read_text(folder.path() + "/map.json"));
+  CHECK_NOTHROW(assembler.write(folder.str(), RunSummary{}, "map"));
+  const nlohmann::json json = nlohmann::json::parse(read_text(folder.str() + "/map.json"));
 
   // U+FFFD REPLACEMENT CHARACTER, encoded in UTF-8, stands for each bad byte.
   const std::string replacement = "\xef\xbf\xbd";
@@ -563,12 +541,12 @@ TEST_CASE("assembler write partial map", "[output]") {
   const RunPlan plan = default_plan();
   MapAssembler assembler(plan);
   REQUIRE(assembler.accept(chunk_result(plan, 1)));
-  const TemporaryFolder folder;
+  const mkmap::test::TempDir folder;
 
-  assembler.write(folder.path(), RunSummary{}, "partial");
+  assembler.write(folder.str(), RunSummary{}, "partial");
   const std::vector<std::vector<std::string>> records =
-      parse_csv(read_text(folder.path() + "/partial.csv"));
-  const nlohmann::json json = nlohmann::json::parse(read_text(folder.path() + "/partial.json"));
+      parse_csv(read_text(folder.str() + "/partial.csv"));
+  const nlohmann::json json = nlohmann::json::parse(read_text(folder.str() + "/partial.json"));
 
   REQUIRE(records.size() == 101);
   CHECK(records[1].size() == kColumnCount);
@@ -583,50 +561,50 @@ TEST_CASE("assembler write leaves no temporary files", "[output]") {
   const RunPlan plan = default_plan();
   MapAssembler assembler(plan);
   accept_all(assembler, plan);
-  const TemporaryFolder folder;
+  const mkmap::test::TempDir folder;
 
   // A second write replaces the files of the first.
-  assembler.write(folder.path(), RunSummary{}, "map");
-  assembler.write(folder.path(), RunSummary{}, "map");
+  assembler.write(folder.str(), RunSummary{}, "map");
+  assembler.write(folder.str(), RunSummary{}, "map");
 
-  CHECK(file_names(folder.path()) == std::set<std::string>{"map.csv", "map.json"});
+  CHECK(file_names(folder.str()) == std::set<std::string>{"map.csv", "map.json"});
 }
 
 TEST_CASE("assembler write missing folder", "[output]") {
   const RunPlan plan = default_plan();
   MapAssembler assembler(plan);
   accept_all(assembler, plan);
-  const TemporaryFolder parent;
-  const std::string missing = parent.path() + "/absent";
+  const mkmap::test::TempDir parent;
+  const std::string missing = parent.str() + "/absent";
 
   const std::string message =
       error_message([&] { assembler.write(missing, RunSummary{}, "map"); });
 
   CHECK_THAT(message, Contains(missing + "/map.csv"));
-  CHECK(file_names(parent.path()).empty());
+  CHECK(file_names(parent.str()).empty());
 }
 
 TEST_CASE("write file atomically replaces content", "[output]") {
-  const TemporaryFolder folder;
-  const std::string path = folder.path() + "/notes.txt";
+  const mkmap::test::TempDir folder;
+  const std::string path = folder.str() + "/notes.txt";
   mkmap::write_file_atomically(path, "first version, longer than the second\n");
 
   mkmap::write_file_atomically(path, "second\n");
 
   CHECK(read_text(path) == "second\n");
-  CHECK(file_names(folder.path()) == std::set<std::string>{"notes.txt"});
+  CHECK(file_names(folder.str()) == std::set<std::string>{"notes.txt"});
 }
 
 TEST_CASE("write file atomically failed rename", "[output]") {
   // rename(2) cannot replace a directory that has entries.
-  const TemporaryFolder folder;
-  const std::string path = folder.path() + "/map.csv";
+  const mkmap::test::TempDir folder;
+  const std::string path = folder.str() + "/map.csv";
   fs::create_directories(path + "/entry");
 
   const std::string message =
       error_message([&] { mkmap::write_file_atomically(path, "ix,iy\n"); });
 
   CHECK_THAT(message, Contains(path));
-  CHECK(file_names(folder.path()) == std::set<std::string>{"map.csv"});
+  CHECK(file_names(folder.str()) == std::set<std::string>{"map.csv"});
   CHECK(fs::is_directory(path));
 }

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "temp_dir.hpp"
+
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -13,30 +15,9 @@
 
 namespace fs = std::filesystem;
 using namespace mkmap::transport;
+using mkmap::test::TempDir;
 
 namespace {
-
-/// A fresh folder under the system temporary folder, removed at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (fs::temp_directory_path() / "mkmap-transport-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 mode_t permission_bits(const fs::path& path) {
   struct stat status {};
