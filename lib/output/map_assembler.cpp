@@ -112,6 +112,34 @@ bool MapAssembler::accept(const protocol::Result& result) {
   return true;
 }
 
+bool MapAssembler::give_up(std::int64_t chunk_id, const std::string& reason) {
+  if (chunk_id < 0 || chunk_id >= plan_.chunk_count()) return false;
+  protocol::Result result;
+  result.run_id = plan_.run_id();
+  result.chunk_id = chunk_id;
+  const std::int64_t begin = plan_.chunk_begin(chunk_id);
+  for (std::int64_t i = 0; i < plan_.chunk_length(chunk_id); ++i) {
+    PointResult point;
+    point.index = begin + i;
+    point.status = PointStatus::failed;
+    point.reason = reason;
+    result.points.push_back(std::move(point));
+  }
+  return accept(result);
+}
+
+std::vector<protocol::ChunkRange> MapAssembler::done_chunk_ranges() const {
+  std::vector<protocol::ChunkRange> ranges;
+  for (const auto& [chunk_id, unused] : accepted_) {
+    if (!ranges.empty() && ranges.back().end == chunk_id) {
+      ranges.back().end = chunk_id + 1;
+    } else {
+      ranges.push_back({chunk_id, chunk_id + 1});
+    }
+  }
+  return ranges;
+}
+
 std::vector<std::string> MapAssembler::columns() const {
   const Model& model = plan_.model();
   std::vector<std::string> names = {"ix", "iy", axis_column(model.scan[0], model),

@@ -33,6 +33,14 @@ class MapAssembler {
   /// accepted (a duplicate), in which case nothing changes.
   bool accept(const protocol::Result& result);
 
+  /// Records every point of a chunk the ventilator gave up as failed with
+  /// reason. Returns false when the chunk was already done or is out of
+  /// range, in which case nothing changes.
+  bool give_up(std::int64_t chunk_id, const std::string& reason);
+
+  /// Returns the done chunks (accepted or given up) as ascending ranges.
+  std::vector<protocol::ChunkRange> done_chunk_ranges() const;
+
   std::int64_t done_points() const noexcept { return done_points_; }
   std::int64_t done_chunks() const noexcept { return static_cast<std::int64_t>(accepted_.size()); }
   bool complete() const noexcept { return done_points_ == plan_.total_points(); }

@@ -8,9 +8,6 @@
 namespace mkmap {
 namespace {
 
-// Name under which the sink's ZAP handler accepts the ventilator.
-constexpr const char* kVentilatorUserId = "ventilator";
-
 void log_zap_event(const transport::ZapEvent& event) {
   using Kind = transport::ZapEvent::Kind;
   switch (event.kind) {

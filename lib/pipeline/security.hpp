@@ -17,6 +17,9 @@
 
 namespace mkmap {
 
+/// ZAP User-Id under which the sink accepts the ventilator.
+constexpr const char* kVentilatorUserId = "ventilator";
+
 struct SecurityConfig {
   /// False only when the user turned CURVE off explicitly.
   bool curve = true;

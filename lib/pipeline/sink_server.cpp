@@ -58,6 +58,8 @@ class Sink {
   void handle_message(zmq::message_t& msg);
   void handle_run(const protocol::Run& run);
   void handle_result(const protocol::Result& result, const std::string& worker);
+  void handle_give_up(const protocol::GiveUp& give_up);
+  bool from_ventilator(const std::string& peer) const;
   void reject(const std::string& peer, const std::string& reason);
   void publish_status();
   void report_progress();
@@ -157,12 +159,37 @@ void Sink::handle_result(const protocol::Result& result, const std::string& work
   }
 }
 
+// With CURVE the ventilator is the client that holds the server key pair;
+// without it any peer is taken at its word.
+bool Sink::from_ventilator(const std::string& peer) const {
+  return !security_.curve() || peer == kVentilatorUserId;
+}
+
+void Sink::handle_give_up(const protocol::GiveUp& give_up) {
+  if (!plan_ || give_up.run_id != plan_->run_id()) {
+    reject("ventilator", "gives up chunk " + std::to_string(give_up.chunk_id) + " of run " +
+                             give_up.run_id + ", which this sink does not serve");
+    return;
+  }
+  const std::string reason = "given up after " + std::to_string(give_up.attempts) +
+                             " attempts: " + give_up.reason;
+  if (map_->give_up(give_up.chunk_id, reason)) {
+    spdlog::warn("run {}: chunk {} given up by the ventilator after {} attempts: {}",
+                 give_up.run_id, give_up.chunk_id, give_up.attempts, give_up.reason);
+  }
+}
+
 void Sink::handle_message(zmq::message_t& msg) {
   const std::string peer = peer_user_id(msg);
   try {
     switch (protocol::peek_type(msg.data(), msg.size())) {
       case protocol::MessageType::run:
+        if (!from_ventilator(peer)) return reject(peer, "only the ventilator announces runs");
         handle_run(protocol::decode_run(msg.data(), msg.size()));
+        break;
+      case protocol::MessageType::give_up:
+        if (!from_ventilator(peer)) return reject(peer, "only the ventilator gives up chunks");
+        handle_give_up(protocol::decode_give_up(msg.data(), msg.size()));
         break;
       case protocol::MessageType::result:
         handle_result(protocol::decode_result(msg.data(), msg.size()), peer);
@@ -182,6 +209,7 @@ void Sink::publish_status() {
   status.done_points = map_->done_points();
   status.total_points = plan_->total_points();
   status.complete = completed_at_.has_value();
+  status.done_chunks = map_->done_chunk_ranges();
   const std::string bytes = protocol::encode(status);
   status_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
 }

@@ -1,11 +1,25 @@
 #include "pipeline/solver_pool.hpp"
 
+#include <cstdlib>
+#include <optional>
 #include <spdlog/spdlog.h>
+#include <string>
 
 #include "kinetics/point_solver.hpp"
 #include "protocol/run_plan.hpp"
 
 namespace mkmap {
+namespace {
+
+// Test hook: a worker whose environment sets MKMAP_TEST_ABORT_AT_POINT to a
+// grid index aborts when it starts that point, as a solver crash would.
+std::optional<std::int64_t> abort_point() {
+  const char* value = std::getenv("MKMAP_TEST_ABORT_AT_POINT");
+  if (value == nullptr) return std::nullopt;
+  return std::stoll(value);
+}
+
+}  // namespace
 
 SolverPool::SolverPool(zmq::context_t& context, const std::string& results_endpoint,
                        int threads)
@@ -54,8 +68,10 @@ protocol::Result SolverPool::solve(const protocol::Task& task) {
     model_error = std::string("invalid model in task: ") + error.what();
   }
 
+  static const std::optional<std::int64_t> crash_at = abort_point();
   for (const GridPoint& point : task.points) {
     if (stopping_) break;
+    if (crash_at && *crash_at == point.index) std::abort();
     if (!model_error.empty()) {
       PointResult failed;
       failed.index = point.index;

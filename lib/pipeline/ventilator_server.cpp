@@ -1,8 +1,8 @@
 #include "pipeline/ventilator_server.hpp"
 
-#include <deque>
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
+#include <zmq_addon.hpp>
 
 #include "pipeline/signals.hpp"
 #include "protocol/messages.hpp"
@@ -15,46 +15,51 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::chrono::milliseconds kPollTimeout{200};
+constexpr std::chrono::milliseconds kPollTimeout{100};
 // The run announcement is repeated until the sink's status shows the run.
 constexpr std::chrono::milliseconds kAnnounceInterval{1000};
-constexpr std::chrono::milliseconds kWaitingLogInterval{5000};
-// Messages queued per worker connection before PUSH holds back.
-constexpr int kTaskHighWaterMark = 1000;
+constexpr std::chrono::milliseconds kSummaryInterval{10000};
+// At most this many dropped-message warnings per summary interval.
+constexpr int kMaxDropLogsPerInterval = 5;
 
 class Ventilator {
  public:
   Ventilator(const VentilatorConfig& config, const Model& model)
       : config_(config),
         plan_(protocol::new_run_id(), model, config.chunk_size),
-        security_(context_, config.security) {
-    for (std::int64_t chunk = 0; chunk < plan_.chunk_count(); ++chunk) unsent_.push_back(chunk);
-  }
+        ledger_(plan_.chunk_count(), config.ledger),
+        security_(context_, config.security) {}
 
   int run();
 
  private:
   void open_sockets();
   void read_status();
-  void send_tasks();
+  void read_workers();
+  void dispatch();
+  void handle_events(const std::vector<LedgerEvent>& events);
+  void drop(const std::string& peer, const std::string& reason);
+  void log_summary();
 
   const VentilatorConfig& config_;
   zmq::context_t context_;
   RunPlan plan_;
+  ChunkLedger ledger_;
   ServerSecurity security_;
-  zmq::socket_t tasks_{context_, zmq::socket_type::push};
+  zmq::socket_t tasks_{context_, zmq::socket_type::router};
   zmq::socket_t sink_{context_, zmq::socket_type::push};
   zmq::socket_t status_{context_, zmq::socket_type::sub};
 
-  std::deque<std::int64_t> unsent_;
   bool acknowledged_ = false;
   bool complete_ = false;
-  std::int64_t done_points_ = 0;
+  int drop_logs_ = 0;
+  std::int64_t dropped_ = 0;
 };
 
 void Ventilator::open_sockets() {
   transport::apply_common_options(tasks_, protocol::kMaxMessageBytes);
-  tasks_.set(zmq::sockopt::sndhwm, kTaskHighWaterMark);
+  // A send to a worker that is gone fails instead of vanishing silently.
+  tasks_.set(zmq::sockopt::router_mandatory, true);
   security_.configure_server(tasks_);
   tasks_.bind(config_.tasks_endpoint);
   const std::string tasks = transport::last_endpoint(tasks_);
@@ -74,6 +79,13 @@ void Ventilator::open_sockets() {
                config_.sink_endpoint);
 }
 
+void Ventilator::drop(const std::string& peer, const std::string& reason) {
+  ++dropped_;
+  if (drop_logs_++ < kMaxDropLogsPerInterval) {
+    spdlog::warn("dropped a message from {}: {}", peer.empty() ? "an unnamed peer" : peer, reason);
+  }
+}
+
 void Ventilator::read_status() {
   zmq::message_t msg;
   while (status_.recv(msg, zmq::recv_flags::dontwait)) {
@@ -81,30 +93,100 @@ void Ventilator::read_status() {
     try {
       status = protocol::decode_status(msg.data(), msg.size());
     } catch (const protocol::ProtocolError& error) {
-      spdlog::warn("dropped a status message from the sink: {}", error.what());
+      drop("the sink", error.what());
       continue;
     }
     if (status.run_id != plan_.run_id()) {
-      spdlog::warn("the sink at {} serves run {}, not this run {}; start a new sink",
-                   config_.sink_endpoint, status.run_id, plan_.run_id());
+      drop("the sink", "status of run " + status.run_id + ", not this run " + plan_.run_id() +
+                           "; start a new sink for each run");
       continue;
     }
     if (!acknowledged_) {
-      spdlog::info("run {}: the sink acknowledged the run; sending tasks", plan_.run_id());
+      spdlog::info("run {}: the sink acknowledged the run; waiting for workers", plan_.run_id());
     }
     acknowledged_ = true;
-    done_points_ = status.done_points;
+    ledger_.mark_done(status.done_chunks);
     complete_ = complete_ || status.complete;
   }
 }
 
-void Ventilator::send_tasks() {
-  while (!unsent_.empty()) {
-    const std::string bytes = protocol::encode(plan_.make_task(unsent_.front(), 1));
-    if (!tasks_.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) return;
-    unsent_.pop_front();
+void Ventilator::read_workers() {
+  const auto now = Clock::now();
+  while (true) {
+    std::vector<zmq::message_t> frames;
+    if (!zmq::recv_multipart(tasks_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
+      return;
+    }
+    const std::string peer = frames.size() == 2 ? peer_user_id(frames[1]) : std::string();
+    if (frames.size() != 2) {
+      drop(peer, "a message of " + std::to_string(frames.size()) + " frames, expected 1");
+      continue;
+    }
+    try {
+      const protocol::Ready ready = protocol::decode_ready(frames[1].data(), frames[1].size());
+      ledger_.update_worker(frames[0].to_string(), peer.empty() ? "anonymous" : peer, ready, now);
+    } catch (const protocol::ProtocolError& error) {
+      drop(peer, error.what());
+    }
   }
-  spdlog::info("run {}: all {} chunks handed out", plan_.run_id(), plan_.chunk_count());
+}
+
+void Ventilator::dispatch() {
+  const auto now = Clock::now();
+  while (auto next = ledger_.next_dispatch(now)) {
+    const std::string bytes = protocol::encode(plan_.make_task(next->chunk, next->attempt));
+    try {
+      tasks_.send(zmq::buffer(next->worker), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      tasks_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t& error) {
+      spdlog::warn("run {}: cannot reach worker {} ({}); its chunks go to other workers",
+                   plan_.run_id(), next->worker_name, error.what());
+      ledger_.drop_worker(next->worker);
+      continue;
+    }
+    if (next->attempt > 1) {
+      spdlog::info("run {}: chunk {} attempt {} sent to worker {}{}", plan_.run_id(), next->chunk,
+                   next->attempt, next->worker_name, next->backup ? " as a backup" : "");
+    }
+  }
+}
+
+void Ventilator::handle_events(const std::vector<LedgerEvent>& events) {
+  for (const LedgerEvent& event : events) {
+    switch (event.kind) {
+      case LedgerEvent::Kind::worker_joined:
+        spdlog::info("run {}: worker {} joined ({})", plan_.run_id(), event.worker_name,
+                     event.reason);
+        break;
+      case LedgerEvent::Kind::worker_lost:
+        if (event.chunk < 0) {
+          spdlog::warn("run {}: worker {} went silent ({}); its chunks go to other workers",
+                       plan_.run_id(), event.worker_name, event.reason);
+        }
+        break;
+      case LedgerEvent::Kind::lease_expired:
+        spdlog::warn("run {}: lease of chunk {} attempt {} on worker {} expired", plan_.run_id(),
+                     event.chunk, event.attempt, event.worker_name);
+        break;
+      case LedgerEvent::Kind::given_up: {
+        spdlog::error("run {}: chunk {} given up after {} attempts; last failure: {}",
+                      plan_.run_id(), event.chunk, event.attempt, event.reason);
+        protocol::GiveUp give_up{plan_.run_id(), event.chunk, event.attempt, event.reason};
+        const std::string bytes = protocol::encode(give_up);
+        sink_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+        break;
+      }
+    }
+  }
+}
+
+void Ventilator::log_summary() {
+  drop_logs_ = 0;
+  spdlog::info("run {}: {} of {} chunks done, {} in flight, {} waiting, {} workers, "
+               "{} re-dispatched, {} given up, {} messages dropped",
+               plan_.run_id(), ledger_.done(), plan_.chunk_count(), ledger_.in_flight(),
+               ledger_.waiting(), ledger_.workers(), ledger_.redispatched(), ledger_.given_up(),
+               dropped_);
 }
 
 int Ventilator::run() {
@@ -112,7 +194,7 @@ int Ventilator::run() {
   const std::string announcement = protocol::encode(plan_.to_message());
   const auto started = Clock::now();
   auto next_announce = started;
-  auto next_waiting_log = started + kWaitingLogInterval;
+  auto next_summary = started + kSummaryInterval;
 
   while (!stop_requested() && !complete_) {
     const auto now = Clock::now();
@@ -127,19 +209,20 @@ int Ventilator::run() {
         return 1;
       }
     }
-    if (acknowledged_ && !unsent_.empty() && now >= next_waiting_log) {
-      spdlog::info("run {}: {} chunks wait for a worker to connect to {}", plan_.run_id(),
-                   unsent_.size(), transport::last_endpoint(tasks_));
-      next_waiting_log = now + kWaitingLogInterval;
+    if (now >= next_summary) {
+      log_summary();
+      next_summary = now + kSummaryInterval;
     }
 
-    const bool want_send = acknowledged_ && !unsent_.empty();
-    std::vector<zmq::pollitem_t> items = {
-        {status_.handle(), 0, ZMQ_POLLIN, 0},
-        {tasks_.handle(), 0, static_cast<short>(want_send ? ZMQ_POLLOUT : 0), 0}};
+    std::vector<zmq::pollitem_t> items = {{status_.handle(), 0, ZMQ_POLLIN, 0},
+                                          {tasks_.handle(), 0, ZMQ_POLLIN, 0}};
     poll_until_signal(items, kPollTimeout);
     read_status();
-    if (acknowledged_ && !unsent_.empty() && (items[1].revents & ZMQ_POLLOUT)) send_tasks();
+    read_workers();
+    if (acknowledged_) {
+      handle_events(ledger_.expire(Clock::now()));
+      dispatch();
+    }
   }
 
   // Messages still queued are moot once the run is complete or abandoned.
@@ -149,6 +232,7 @@ int Ventilator::run() {
     socket->set(zmq::sockopt::linger, 0);
   }
   if (complete_) {
+    log_summary();
     spdlog::info("run {}: the sink reports the run complete; ventilator exits", plan_.run_id());
     return 0;
   }

@@ -23,6 +23,9 @@ constexpr const char* kSolverResultsEndpoint = "inproc://mkmap-solver-results";
 // Outgoing results held while the sink is unreachable; beyond this the
 // worker stops taking chunks.
 constexpr std::size_t kMaxPendingResults = 64;
+// A worker sends its free slots at least this often; the ventilator takes a
+// worker silent for several intervals as gone.
+constexpr std::chrono::milliseconds kReadyInterval{1000};
 // An idle worker says so at this interval, so a wrong endpoint shows.
 constexpr std::chrono::seconds kIdleLogInterval{30};
 
@@ -37,12 +40,13 @@ class Worker {
   void open_sockets();
   std::optional<int> check_handshakes();
   void receive_task();
+  void send_ready();
   void receive_status();
   void forward_results();
 
   const WorkerConfig& config_;
   zmq::context_t context_;
-  zmq::socket_t tasks_{context_, zmq::socket_type::pull};
+  zmq::socket_t tasks_{context_, zmq::socket_type::dealer};
   zmq::socket_t results_{context_, zmq::socket_type::push};
   zmq::socket_t status_{context_, zmq::socket_type::sub};
   zmq::socket_t solver_results_{context_, zmq::socket_type::pull};
@@ -58,6 +62,8 @@ class Worker {
   std::string run_id_;
   bool complete_ = false;
   long long chunks_done_ = 0;
+  std::int64_t tasks_received_ = 0;
+  std::chrono::steady_clock::time_point next_ready_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
 };
 
@@ -93,9 +99,6 @@ void Worker::open_sockets() {
     monitored_endpoints_.push_back(*endpoint);
     socket->connect(*endpoint);
   }
-  // The task queue stays short so that unsolved chunks wait at the
-  // ventilator, not in this worker.
-  tasks_.set(zmq::sockopt::rcvhwm, 1);
   solver_results_.bind(kSolverResultsEndpoint);
 }
 
@@ -137,6 +140,7 @@ std::optional<int> Worker::check_handshakes() {
 void Worker::receive_task() {
   zmq::message_t msg;
   if (!tasks_.recv(msg, zmq::recv_flags::dontwait)) return;
+  ++tasks_received_;
   try {
     protocol::Task task = protocol::decode_task(msg.data(), msg.size());
     if (task.points.empty()) throw protocol::ProtocolError("task without points");
@@ -152,6 +156,21 @@ void Worker::receive_task() {
   } catch (const protocol::ProtocolError& error) {
     spdlog::warn("dropped a task from {}: {}", config_.tasks_endpoint, error.what());
   }
+}
+
+// Offers the ventilator the free slots of this worker; sent at start, after
+// each finished chunk and every second as a heartbeat.
+void Worker::send_ready() {
+  protocol::Ready ready;
+  ready.run_id = run_id_;
+  // A worker that cannot deliver results to the sink takes no more work.
+  const bool blocked = pending_results_.size() >= kMaxPendingResults;
+  ready.free_slots = blocked ? 0 : std::max(0, threads_ + config_.prefetch - outstanding_);
+  ready.tasks_received = tasks_received_;
+  ready.threads = threads_;
+  const std::string bytes = protocol::encode(ready);
+  tasks_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+  next_ready_ = std::chrono::steady_clock::now() + kReadyInterval;
 }
 
 void Worker::receive_status() {
@@ -195,21 +214,23 @@ int Worker::run() {
                threads_, fingerprint_, config_.tasks_endpoint, config_.results_endpoint);
 
   std::optional<int> handshake_exit;
+  send_ready();
   while (!stop_requested() && !complete_) {
-    const bool want_task = outstanding_ < threads_ + config_.prefetch &&
-                           pending_results_.size() < kMaxPendingResults;
-    std::vector<zmq::pollitem_t> items = {
-        {tasks_.handle(), 0, static_cast<short>(want_task ? ZMQ_POLLIN : 0), 0},
-        {solver_results_.handle(), 0, ZMQ_POLLIN, 0},
-        {status_.handle(), 0, ZMQ_POLLIN, 0}};
+    std::vector<zmq::pollitem_t> items = {{tasks_.handle(), 0, ZMQ_POLLIN, 0},
+                                          {solver_results_.handle(), 0, ZMQ_POLLIN, 0},
+                                          {status_.handle(), 0, ZMQ_POLLIN, 0}};
     for (auto& monitor : monitors_) items.push_back(monitor->poll_item());
     poll_until_signal(items, kPollTimeout);
 
     handshake_exit = check_handshakes();
     if (handshake_exit) break;
-    if (want_task) receive_task();
+    receive_task();
+    const long long finished_before = chunks_done_;
     forward_results();
     receive_status();
+    if (chunks_done_ != finished_before || std::chrono::steady_clock::now() >= next_ready_) {
+      send_ready();
+    }
     log_if_idle();
   }
 

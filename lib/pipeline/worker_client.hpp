@@ -1,6 +1,6 @@
 #pragma once
-// The worker: pulls chunks from the ventilator, solves them on a pool of
-// solver threads and pushes the results to the sink.
+// The worker: offers its free slots to the ventilator, solves the chunks it
+// receives on a pool of solver threads and pushes the results to the sink.
 
 #include <filesystem>
 #include <string>
@@ -8,13 +8,13 @@
 namespace mkmap {
 
 struct WorkerConfig {
-  std::string tasks_endpoint = "tcp://127.0.0.1:5557";    ///< ventilator PUSH
+  std::string tasks_endpoint = "tcp://127.0.0.1:5557";    ///< ventilator ROUTER
   std::string results_endpoint = "tcp://127.0.0.1:5558";  ///< sink PULL
   std::string status_endpoint = "tcp://127.0.0.1:5559";   ///< sink PUB
   /// Solver threads; 0 means one per hardware thread.
   int threads = 0;
-  /// Chunks taken beyond one per solver thread, so a thread that finishes
-  /// finds its next chunk waiting.
+  /// Chunks held beyond one per solver thread, so a thread that finishes
+  /// finds its next chunk waiting; the ventilator sends no more than that.
   int prefetch = 1;
   /// False only when the user turned CURVE off explicitly.
   bool curve = true;

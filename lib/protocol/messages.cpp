@@ -1,5 +1,6 @@
 #include "protocol/messages.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <msgpack.hpp>
 #include <new>
@@ -228,10 +229,36 @@ std::string encode(const Run& run) {
 std::string encode(const Status& status) {
   msgpack::sbuffer buffer;
   Packer packer(buffer);
-  pack_header(packer, MessageType::status, status.run_id, 3);
+  pack_header(packer, MessageType::status, status.run_id, 4);
   packer.pack(status.done_points);
   packer.pack(status.total_points);
   packer.pack(status.complete);
+  const std::size_t ranges = std::min(status.done_chunks.size(), kMaxDoneRanges);
+  packer.pack_array(static_cast<std::uint32_t>(2 * ranges));
+  for (std::size_t i = 0; i < ranges; ++i) {
+    packer.pack(status.done_chunks[i].begin);
+    packer.pack(status.done_chunks[i].end);
+  }
+  return to_string(buffer);
+}
+
+std::string encode(const Ready& ready) {
+  msgpack::sbuffer buffer;
+  Packer packer(buffer);
+  pack_header(packer, MessageType::ready, ready.run_id, 3);
+  packer.pack(ready.free_slots);
+  packer.pack(ready.tasks_received);
+  packer.pack(ready.threads);
+  return to_string(buffer);
+}
+
+std::string encode(const GiveUp& give_up) {
+  msgpack::sbuffer buffer;
+  Packer packer(buffer);
+  pack_header(packer, MessageType::give_up, give_up.run_id, 3);
+  packer.pack(give_up.chunk_id);
+  packer.pack(give_up.attempts);
+  packer.pack(give_up.reason);
   return to_string(buffer);
 }
 
@@ -244,7 +271,7 @@ MessageType peek_type(const void* data, std::size_t size) {
     throw ProtocolError("protocol version " + std::to_string(version) + ", expected " +
                         std::to_string(kVersion));
   }
-  const auto type = message.integer(1, 1, 4);
+  const auto type = message.integer(1, 1, static_cast<std::int64_t>(MessageType::give_up));
   return static_cast<MessageType>(type);
 }
 
@@ -297,13 +324,46 @@ Run decode_run(const void* data, std::size_t size) {
 
 Status decode_status(const void* data, std::size_t size) {
   const msgpack::object_handle handle = unpack_whole(data, size);
-  const Fields message = open_message(handle.get(), MessageType::status, 3);
+  const Fields message = open_message(handle.get(), MessageType::status, 4);
   Status status;
   status.run_id = message.text(2);
   status.done_points = message.integer(3, 0, kMaxInt64);
   status.total_points = message.integer(4, 0, kMaxInt64);
   status.complete = message.boolean(5);
+  const Fields ranges(message.at(6), "done chunk ranges");
+  if (ranges.size() % 2 != 0) throw ProtocolError("done chunk ranges have an odd length");
+  std::int64_t previous_end = 0;
+  for (std::size_t i = 0; i < ranges.size(); i += 2) {
+    const ChunkRange range{ranges.integer(i, 0, kMaxInt64), ranges.integer(i + 1, 0, kMaxInt64)};
+    if (range.begin < previous_end || range.end <= range.begin) {
+      throw ProtocolError("done chunk ranges are not ascending and disjoint");
+    }
+    previous_end = range.end;
+    status.done_chunks.push_back(range);
+  }
   return status;
+}
+
+Ready decode_ready(const void* data, std::size_t size) {
+  const msgpack::object_handle handle = unpack_whole(data, size);
+  const Fields message = open_message(handle.get(), MessageType::ready, 3);
+  Ready ready;
+  ready.run_id = message.text(2);
+  ready.free_slots = static_cast<std::int32_t>(message.integer(3, 0, kMaxInt32));
+  ready.tasks_received = message.integer(4, 0, kMaxInt64);
+  ready.threads = static_cast<std::int32_t>(message.integer(5, 0, kMaxInt32));
+  return ready;
+}
+
+GiveUp decode_give_up(const void* data, std::size_t size) {
+  const msgpack::object_handle handle = unpack_whole(data, size);
+  const Fields message = open_message(handle.get(), MessageType::give_up, 3);
+  GiveUp give_up;
+  give_up.run_id = message.text(2);
+  give_up.chunk_id = message.integer(3, 0, kMaxInt64);
+  give_up.attempts = static_cast<std::int32_t>(message.integer(4, 1, kMaxInt32));
+  give_up.reason = message.text(5);
+  return give_up;
 }
 
 std::int64_t chunk_count(std::int64_t total_points, std::int64_t chunk_size) {

@@ -23,7 +23,18 @@ constexpr std::size_t kMaxCoverages = 4096;
 constexpr std::size_t kMaxTextBytes = 1 << 20;  ///< model text, reasons [bytes]
 constexpr std::size_t kMaxMessageBytes = 64 << 20;
 
-enum class MessageType : std::uint8_t { task = 1, result = 2, run = 3, status = 4 };
+enum class MessageType : std::uint8_t {
+  task = 1,     ///< ventilator -> worker
+  result = 2,   ///< worker -> sink
+  run = 3,      ///< ventilator -> sink
+  status = 4,   ///< sink -> everyone
+  ready = 5,    ///< worker -> ventilator: free slots, also a heartbeat
+  give_up = 6,  ///< ventilator -> sink: a chunk that keeps failing
+};
+
+/// Most ranges of done chunks one status message carries; a more
+/// fragmented done set is sent in part and completed by later messages.
+constexpr std::size_t kMaxDoneRanges = kMaxChunkPoints / 2;
 
 /// A message that is malformed, of another protocol version or type.
 class ProtocolError : public std::runtime_error {
@@ -64,18 +75,51 @@ struct Run {
   std::int64_t chunk_size = 1;
 };
 
+/// A half-open range [begin, end) of chunk ids.
+struct ChunkRange {
+  std::int64_t begin = 0;
+  std::int64_t end = 0;
+};
+
 /// The sink's periodic status broadcast.
 struct Status {
   std::string run_id;
   std::int64_t done_points = 0;
   std::int64_t total_points = 0;
   bool complete = false;
+  /// Chunks the sink has accepted or recorded as given up, ascending.
+  std::vector<ChunkRange> done_chunks;
+};
+
+/// A worker's offer of work capacity, sent at start, after every finished
+/// chunk and once a second as a heartbeat.
+struct Ready {
+  /// The run of the worker's latest task, empty before its first task.
+  std::string run_id;
+  /// Chunks the worker can take now: solver threads plus prefetch minus
+  /// the chunks it holds.
+  std::int32_t free_slots = 0;
+  /// Tasks the worker has received so far; the ventilator subtracts the
+  /// tasks still in transit from free_slots.
+  std::int64_t tasks_received = 0;
+  std::int32_t threads = 0;
+};
+
+/// The ventilator gives up a chunk after repeated failures; the sink
+/// records its points as failed with the reason.
+struct GiveUp {
+  std::string run_id;
+  std::int64_t chunk_id = 0;
+  std::int32_t attempts = 0;
+  std::string reason;
 };
 
 std::string encode(const Task& task);
 std::string encode(const Result& result);
 std::string encode(const Run& run);
 std::string encode(const Status& status);
+std::string encode(const Ready& ready);
+std::string encode(const GiveUp& give_up);
 
 /// Returns the type of an encoded message after checking its header.
 /// Throws: ProtocolError when the bytes are no mkmap message of this version.
@@ -87,6 +131,8 @@ Task decode_task(const void* data, std::size_t size);
 Result decode_result(const void* data, std::size_t size);
 Run decode_run(const void* data, std::size_t size);
 Status decode_status(const void* data, std::size_t size);
+Ready decode_ready(const void* data, std::size_t size);
+GiveUp decode_give_up(const void* data, std::size_t size);
 
 /// Returns the number of chunks of chunk_size points that cover total points.
 std::int64_t chunk_count(std::int64_t total_points, std::int64_t chunk_size);

@@ -153,6 +153,13 @@ constexpr std::size_t kRunChunkSizeField = 7;
 constexpr std::size_t kStatusDoneField = 3;
 constexpr std::size_t kStatusTotalField = 4;
 constexpr std::size_t kStatusCompleteField = 5;
+constexpr std::size_t kStatusRangesField = 6;
+constexpr std::size_t kReadySlotsField = 3;
+constexpr std::size_t kReadyReceivedField = 4;
+constexpr std::size_t kReadyThreadsField = 5;
+constexpr std::size_t kGiveUpChunkField = 3;
+constexpr std::size_t kGiveUpAttemptsField = 4;
+constexpr std::size_t kGiveUpReasonField = 5;
 
 // Fields of one task point: index, x, y.
 std::vector<Field> task_point_fields() {
@@ -199,7 +206,18 @@ std::vector<Field> run_fields() {
 
 std::vector<Field> status_fields() {
   return {value(protocol::kVersion), value(type_code(MessageType::status)), text("run-1"),
-          value(std::int64_t{10}),   value(std::int64_t{100}),              value(false)};
+          value(std::int64_t{10}),   value(std::int64_t{100}),              value(false),
+          array({value(0), value(2), value(5), value(6)})};
+}
+
+std::vector<Field> ready_fields() {
+  return {value(protocol::kVersion), value(type_code(MessageType::ready)), text("run-1"),
+          value(3), value(std::int64_t{7}), value(2)};
+}
+
+std::vector<Field> give_up_fields() {
+  return {value(protocol::kVersion), value(type_code(MessageType::give_up)), text("run-1"),
+          value(std::int64_t{4}), value(3), text("worker w1 went silent")};
 }
 
 // A message built to be invalid, with what is wrong with it.
@@ -352,10 +370,15 @@ std::vector<std::pair<MessageType, std::string>> sample_encodings() {
   status.done_points = 10;
   status.total_points = 100;
 
+  const protocol::Ready ready{"run-1", 3, 7, 2};
+  const protocol::GiveUp give_up{"run-1", 4, 3, "lease expired"};
+
   return {{MessageType::task, protocol::encode(sample_task())},
           {MessageType::result, protocol::encode(result)},
           {MessageType::run, protocol::encode(run)},
-          {MessageType::status, protocol::encode(status)}};
+          {MessageType::status, protocol::encode(status)},
+          {MessageType::ready, protocol::encode(ready)},
+          {MessageType::give_up, protocol::encode(give_up)}};
 }
 
 Decoder decoder_for(MessageType type) {
@@ -368,6 +391,10 @@ Decoder decoder_for(MessageType type) {
       return [](const void* data, std::size_t size) { protocol::decode_run(data, size); };
     case MessageType::status:
       return [](const void* data, std::size_t size) { protocol::decode_status(data, size); };
+    case MessageType::ready:
+      return [](const void* data, std::size_t size) { protocol::decode_ready(data, size); };
+    case MessageType::give_up:
+      return [](const void* data, std::size_t size) { protocol::decode_give_up(data, size); };
   }
   FAIL("no decoder for message type " << static_cast<int>(type));
   return {};
@@ -497,6 +524,19 @@ TEST_CASE("hand-built messages decode", "[protocol]") {
   CHECK(result.points[0].coverages.size() == 3);
   CHECK(run.chunk_size == 4);
   CHECK(status.total_points == 100);
+  REQUIRE(status.done_chunks.size() == 2);
+  CHECK(status.done_chunks[1].begin == 5);
+  CHECK(status.done_chunks[1].end == 6);
+
+  const std::string ready_bytes = pack_message(ready_fields());
+  const protocol::Ready ready = protocol::decode_ready(ready_bytes.data(), ready_bytes.size());
+  CHECK(ready.free_slots == 3);
+  CHECK(ready.tasks_received == 7);
+  const std::string give_up_bytes = pack_message(give_up_fields());
+  const protocol::GiveUp give_up =
+      protocol::decode_give_up(give_up_bytes.data(), give_up_bytes.size());
+  CHECK(give_up.chunk_id == 4);
+  CHECK(give_up.attempts == 3);
 }
 
 TEST_CASE("decode accepts float32 and integer numbers", "[protocol]") {
@@ -536,7 +576,7 @@ TEST_CASE("peek type of each message", "[protocol]") {
 TEST_CASE("peek type rejects bad headers", "[protocol]") {
   const std::vector<RejectCase> cases = {
       {"type 0", pack_message(replaced(status_fields(), kTypeField, value(0)))},
-      {"type 5", pack_message(replaced(status_fields(), kTypeField, value(5)))},
+      {"type 7", pack_message(replaced(status_fields(), kTypeField, value(7)))},
       {"type 256", pack_message(replaced(status_fields(), kTypeField, value(256)))},
       {"type as string", pack_message(replaced(status_fields(), kTypeField, text("4")))},
       {"version 2", pack_message(replaced(status_fields(), kVersionField, value(2)))},
@@ -556,7 +596,8 @@ TEST_CASE("peek type rejects bad headers", "[protocol]") {
 TEST_CASE("decoders reject other message types", "[protocol]") {
   for (const auto& [type, bytes] : sample_encodings()) {
     for (const MessageType other :
-         {MessageType::task, MessageType::result, MessageType::run, MessageType::status}) {
+         {MessageType::task, MessageType::result, MessageType::run, MessageType::status,
+          MessageType::ready, MessageType::give_up}) {
       if (other == type) continue;
       INFO("message type " << static_cast<int>(type) << " given to the decoder of type "
                            << static_cast<int>(other));
@@ -743,11 +784,104 @@ TEST_CASE("status decode rejects bad fields", "[protocol]") {
       {"complete as string", pack_message(replaced(fields, kStatusCompleteField, text("true")))},
       {"missing field", pack_message(without_last(fields))},
       {"extra field", pack_message(appended(fields, value(true)))},
+      {"ranges not an array", pack_message(replaced(fields, kStatusRangesField, value(0)))},
+      {"ranges of odd length",
+       pack_message(replaced(fields, kStatusRangesField, array({value(0), value(2), value(5)})))},
+      {"range empty",
+       pack_message(replaced(fields, kStatusRangesField, array({value(3), value(3)})))},
+      {"range reversed",
+       pack_message(replaced(fields, kStatusRangesField, array({value(4), value(1)})))},
+      {"ranges overlap", pack_message(replaced(fields, kStatusRangesField,
+                                               array({value(0), value(4), value(3), value(6)})))},
+      {"range negative",
+       pack_message(replaced(fields, kStatusRangesField, array({value(-1), value(2)})))},
+      {"range bound as string",
+       pack_message(replaced(fields, kStatusRangesField, array({value(0), text("2")})))},
   };
   for (const RejectCase& bad : cases) {
     INFO(bad.what);
     CHECK_THROWS_AS(protocol::decode_status(bad.bytes.data(), bad.bytes.size()), ProtocolError);
   }
+}
+
+TEST_CASE("ready decode rejects bad fields", "[protocol]") {
+  const std::vector<Field> fields = ready_fields();
+  const std::vector<RejectCase> cases = {
+      {"slots negative", pack_message(replaced(fields, kReadySlotsField, value(-1)))},
+      {"slots above int32",
+       pack_message(replaced(fields, kReadySlotsField, value(std::int64_t{1} << 31)))},
+      {"received negative", pack_message(replaced(fields, kReadyReceivedField, value(-5)))},
+      {"threads as string", pack_message(replaced(fields, kReadyThreadsField, text("2")))},
+      {"missing field", pack_message(without_last(fields))},
+      {"extra field", pack_message(appended(fields, value(1)))},
+  };
+  for (const RejectCase& bad : cases) {
+    INFO(bad.what);
+    CHECK_THROWS_AS(protocol::decode_ready(bad.bytes.data(), bad.bytes.size()), ProtocolError);
+  }
+}
+
+TEST_CASE("give up decode rejects bad fields", "[protocol]") {
+  const std::vector<Field> fields = give_up_fields();
+  const std::vector<RejectCase> cases = {
+      {"chunk negative", pack_message(replaced(fields, kGiveUpChunkField, value(-1)))},
+      {"attempts zero", pack_message(replaced(fields, kGiveUpAttemptsField, value(0)))},
+      {"reason as integer", pack_message(replaced(fields, kGiveUpReasonField, value(3)))},
+      {"missing field", pack_message(without_last(fields))},
+  };
+  for (const RejectCase& bad : cases) {
+    INFO(bad.what);
+    CHECK_THROWS_AS(protocol::decode_give_up(bad.bytes.data(), bad.bytes.size()),
+                    ProtocolError);
+  }
+}
+
+TEST_CASE("status done ranges round trip", "[protocol]") {
+  protocol::Status status;
+  status.run_id = "run-2";
+  status.done_chunks = {{0, 3}, {7, 8}, {10, 4000}};
+  const std::string bytes = protocol::encode(status);
+
+  const protocol::Status decoded = protocol::decode_status(bytes.data(), bytes.size());
+
+  REQUIRE(decoded.done_chunks.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(decoded.done_chunks[i].begin == status.done_chunks[i].begin);
+    CHECK(decoded.done_chunks[i].end == status.done_chunks[i].end);
+  }
+}
+
+TEST_CASE("status keeps at most the range limit", "[protocol]") {
+  protocol::Status status;
+  status.run_id = "run-3";
+  for (std::int64_t i = 0; i < static_cast<std::int64_t>(protocol::kMaxDoneRanges) + 10; ++i) {
+    status.done_chunks.push_back({2 * i, 2 * i + 1});
+  }
+  const std::string bytes = protocol::encode(status);
+
+  const protocol::Status decoded = protocol::decode_status(bytes.data(), bytes.size());
+
+  CHECK(decoded.done_chunks.size() == protocol::kMaxDoneRanges);
+}
+
+TEST_CASE("ready and give up round trip", "[protocol]") {
+  const protocol::Ready ready{"run-4", 5, (std::int64_t{1} << 40), 64};
+  const std::string ready_bytes = protocol::encode(ready);
+  const protocol::Ready decoded_ready =
+      protocol::decode_ready(ready_bytes.data(), ready_bytes.size());
+  CHECK(decoded_ready.run_id == ready.run_id);
+  CHECK(decoded_ready.free_slots == ready.free_slots);
+  CHECK(decoded_ready.tasks_received == ready.tasks_received);
+  CHECK(decoded_ready.threads == ready.threads);
+
+  const protocol::GiveUp give_up{"run-4", 9, 3, "lease of worker w2 expired, \"twice\""};
+  const std::string give_up_bytes = protocol::encode(give_up);
+  const protocol::GiveUp decoded_give_up =
+      protocol::decode_give_up(give_up_bytes.data(), give_up_bytes.size());
+  CHECK(decoded_give_up.run_id == give_up.run_id);
+  CHECK(decoded_give_up.chunk_id == give_up.chunk_id);
+  CHECK(decoded_give_up.attempts == give_up.attempts);
+  CHECK(decoded_give_up.reason == give_up.reason);
 }
 
 TEST_CASE("decode rejects non-root arrays", "[protocol]") {
