@@ -22,10 +22,14 @@ int main(int argc, char** argv) {
   bool verbose = false;
   bool print_model = false;
   double sink_timeout_s = 30.0;
+  double lease_time_s = 300.0;
+  double worker_timeout_s = 5.0;
+  bool no_backups = false;
 
   CLI::App app{"mkmap ventilator: reads a model and its 2D scan, announces the run to the "
-               "sink and hands chunks of grid points to workers; exits when the sink reports "
-               "the run complete. Pressures are p/p0 with p0 = 101325 Pa, temperatures in K."};
+               "sink and hands chunks of grid points to workers that have free slots, "
+               "re-sending chunks whose worker vanished; exits when the sink reports the run "
+               "complete. Pressures are p/p0 with p0 = 101325 Pa, temperatures in K."};
   app.add_option("--model", model_file,
                  "model file (YAML); default: the embedded CO-oxidation model")
       ->check(CLI::ExistingFile);
@@ -53,6 +57,22 @@ int main(int argc, char** argv) {
                  "seconds [s] to wait for the sink to acknowledge the run")
       ->check(CLI::Range(1.0, 86400.0))
       ->capture_default_str();
+  app.add_option("--lease-time", lease_time_s,
+                 "seconds [s] a worker has to return a chunk before it is sent elsewhere")
+      ->check(CLI::Range(1.0, 1e6))
+      ->capture_default_str();
+  app.add_option("--worker-timeout", worker_timeout_s,
+                 "seconds [s] of silence after which a worker counts as gone and its chunks "
+                 "are sent elsewhere (workers send a heartbeat every second)")
+      ->check(CLI::Range(2.0, 3600.0))
+      ->capture_default_str();
+  app.add_option("--max-attempts", config.ledger.max_failures,
+                 "failed attempts (lease expired or worker gone) after which a chunk is given "
+                 "up and its points are marked failed")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_flag("--no-backups", no_backups,
+               "do not send outstanding chunks to idle workers at the end of a run");
   app.add_flag("--print-default-model", print_model,
                "print the embedded default model (YAML) and exit");
   app.add_flag("-v,--verbose", verbose, "log debug messages");
@@ -72,6 +92,10 @@ int main(int argc, char** argv) {
   config.security.curve = !no_curve;
   config.security.keys_dir = keys_dir;
   config.sink_timeout = std::chrono::milliseconds(static_cast<long>(sink_timeout_s * 1000));
+  config.ledger.lease_time = std::chrono::milliseconds(static_cast<long>(lease_time_s * 1000));
+  config.ledger.worker_timeout =
+      std::chrono::milliseconds(static_cast<long>(worker_timeout_s * 1000));
+  config.ledger.backups = !no_backups;
 
   mkmap::Model model;
   try {

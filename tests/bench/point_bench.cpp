@@ -10,12 +10,15 @@
 #include "kinetics/point_solver.hpp"
 #include "model/parser.hpp"
 #include "model/scan.hpp"
+#include "output/map_assembler.hpp"
+#include "protocol/run_plan.hpp"
 
 int main(int argc, char** argv) {
   std::string model_file;
   std::string x_spec;
   std::string y_spec;
   int repeats = 5;
+  std::string map_folder;
 
   CLI::App app{"Solves every point of a map in this process and prints the per-point "
                "solve time [ms]: median, 95th percentile, maximum."};
@@ -26,6 +29,9 @@ int main(int argc, char** argv) {
   app.add_option("--repeats", repeats, "times each point is solved")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  app.add_option("--write-map", map_folder,
+                 "also write map.csv and map.json of the first repeat into this folder, as "
+                 "the sink would (a single-process reference for pipeline tests)");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -34,6 +40,8 @@ int main(int argc, char** argv) {
     if (!x_spec.empty()) model.scan[0] = mkmap::parse_axis_override(x_spec, model, "--x");
     if (!y_spec.empty()) model.scan[1] = mkmap::parse_axis_override(y_spec, model, "--y");
 
+    const mkmap::RunPlan plan("single-process", model, 1);
+    mkmap::MapAssembler map(plan);
     std::vector<double> times_ms;
     int failed = 0;
     const auto start = std::chrono::steady_clock::now();
@@ -44,6 +52,13 @@ int main(int argc, char** argv) {
         const auto end = std::chrono::steady_clock::now();
         times_ms.push_back(std::chrono::duration<double, std::milli>(end - begin).count());
         if (result.status != mkmap::PointStatus::converged) ++failed;
+        if (repeat == 0 && !map_folder.empty()) {
+          mkmap::protocol::Result chunk;
+          chunk.run_id = plan.run_id();
+          chunk.chunk_id = point.index;
+          chunk.points = {result};
+          map.accept(chunk);
+        }
       }
     }
     const double total_s =
@@ -58,6 +73,7 @@ int main(int argc, char** argv) {
     std::printf("per-point solve time [ms]: median %.3f, p95 %.3f, max %.3f\n", quantile(0.5),
                 quantile(0.95), times_ms.back());
     std::printf("total: %.3f s\n", total_s);
+    if (!map_folder.empty()) map.write(map_folder, mkmap::RunSummary{}, "map");
     return failed == 0 ? 0 : 1;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "error: %s\n", error.what());

@@ -10,6 +10,8 @@ import argparse
 import csv
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -93,12 +95,37 @@ class Pipeline:
         self.read_endpoints(endpoint_file)
         return ventilator
 
-    def start_worker(self, name="worker", threads=1):
-        return self.start("mkmap-worker", [
+    def start_worker(self, name="worker", threads=1, env=None):
+        log = f"{name}-{len(self.processes)}"
+        out = open(self.folder / f"{log}.out", "w")
+        err = open(self.folder / f"{log}.err", "w")
+        process = subprocess.Popen([
+            self.binary("mkmap-worker"),
             "--tasks", self.endpoints["tasks"], "--results", self.endpoints["results"],
             "--status", self.endpoints["status"], "--threads", str(threads),
             "--key", str(self.keys / f"{name}.key_secret"),
-            "--server-key", str(self.keys / "server.key")], f"{name}-{len(self.processes)}")
+            "--server-key", str(self.keys / "server.key")],
+            stdout=out, stderr=err, env={**os.environ, **(env or {})})
+        process.log = log
+        self.processes.append(process)
+        return process
+
+    def done_points(self):
+        """Returns the done count of the sink's latest progress line."""
+        lines = (self.folder / "sink.out").read_text().splitlines()
+        for line in reversed(lines):
+            match = re.search(r": (\d+)/(\d+) points", line)
+            if match:
+                return int(match.group(1))
+        return 0
+
+    def wait_for_progress(self, points, timeout_s=60):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.done_points() >= points:
+                return
+            time.sleep(0.1)
+        raise Failure(f"the sink did not reach {points} points within {timeout_s} s")
 
     def stderr(self, process):
         return (self.folder / f"{process.log}.err").read_text()
@@ -217,6 +244,132 @@ def case_reference(pipeline, source):
     check(result.returncode == 0, f"reference check failed: {result.stdout}{result.stderr}")
 
 
+# A map large enough that faults can be injected while it runs.
+FAULT_MAP = ["--x", "CO:1e-5:0.5:50", "--y", "O2:1e-5:0.5:50", "--chunk-size", "5"]
+NUMERIC_COLUMNS_SKIP = {"reason", "status", "iterations", "residual"}
+
+
+def single_process_map(pipeline, axes):
+    """Solves the map in one process and returns its rows by (ix, iy)."""
+    folder = pipeline.folder / "single"
+    folder.mkdir()
+    bench = pipeline.build / "tests" / "bench" / "mkmap-point-bench"
+    args = [str(bench), "--repeats", "1", "--write-map", str(folder)]
+    for option, spec in zip(axes[0:4:2], axes[1:4:2]):
+        args += [option, spec]
+    subprocess.run(args, check=True, capture_output=True, timeout=300)
+    rows, _ = read_map(folder)
+    return {(row["ix"], row["iy"]): row for row in rows}
+
+
+def check_same_map(pipeline, reference):
+    """Checks the pipeline's map.csv against the single-process one, point by point."""
+    rows, _ = read_map(pipeline.output)
+    check(len(rows) == len(reference), f"map.csv has {len(rows)} rows, expected {len(reference)}")
+    for row in rows:
+        expected = reference[(row["ix"], row["iy"])]
+        for column, value in row.items():
+            if column in NUMERIC_COLUMNS_SKIP:
+                continue
+            check(value == expected[column],
+                  f"point {row['ix']},{row['iy']} {column}: {value} != single-process {expected[column]}")
+        check(row["status"] == expected["status"], f"point {row['ix']},{row['iy']} status differs")
+
+
+def finish(pipeline, processes):
+    for process in processes:
+        code = pipeline.wait(process)
+        check(code == 0, f"{process.log} exited with {code}: {pipeline.stderr(process)[-2000:]}")
+
+
+def case_worker_killed(pipeline):
+    reference = single_process_map(pipeline, FAULT_MAP)
+    pipeline.keygen("server")
+    pipeline.keygen("worker", "worker")
+    sink = pipeline.start_sink()
+    # Without backups only the lost-worker detection can recover the chunks.
+    ventilator = pipeline.start_ventilator(*FAULT_MAP, "--no-backups")
+    doomed = pipeline.start_worker()
+    pipeline.wait_for_progress(100)
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait()
+    survivor = pipeline.start_worker(threads=2)
+
+    finish(pipeline, [sink, ventilator, survivor])
+    check_same_map(pipeline, reference)
+    log = pipeline.stderr(ventilator)
+    check("went silent" in log, "the ventilator did not notice the killed worker")
+
+
+def case_worker_frozen(pipeline):
+    reference = single_process_map(pipeline, FAULT_MAP)
+    pipeline.keygen("server")
+    pipeline.keygen("worker", "worker")
+    sink = pipeline.start_sink()
+    ventilator = pipeline.start_ventilator(*FAULT_MAP, "--no-backups", "--worker-timeout", "2")
+    frozen = pipeline.start_worker()
+    pipeline.wait_for_progress(100)
+    frozen.send_signal(signal.SIGSTOP)
+    other = pipeline.start_worker()
+    pipeline.wait_for_log(ventilator, "went silent", timeout_s=30)
+    frozen.send_signal(signal.SIGCONT)
+
+    finish(pipeline, [sink, ventilator, other, frozen])
+    check_same_map(pipeline, reference)
+    progress = (pipeline.folder / "sink.out").read_text()
+    for done, total in re.findall(r": (\d+)/(\d+) points", progress):
+        check(int(done) <= int(total), f"progress shows {done}/{total}")
+    check("duplicate of chunk" in pipeline.stderr(sink),
+          "the sink logged no duplicate after the frozen worker resumed")
+
+
+def case_workers_added(pipeline):
+    reference = single_process_map(pipeline, FAULT_MAP)
+    pipeline.keygen("server")
+    for name in ["first", "added-1", "added-2", "added-3"]:
+        pipeline.keygen("worker", name)
+    sink = pipeline.start_sink()
+    ventilator = pipeline.start_ventilator(*FAULT_MAP)
+    first = pipeline.start_worker("first")
+    added = []
+    for count, name in enumerate(["added-1", "added-2", "added-3"], start=1):
+        pipeline.wait_for_progress(100 * count)
+        added.append(pipeline.start_worker(name))
+
+    finish(pipeline, [sink, ventilator, first, *added])
+    check_same_map(pipeline, reference)
+    for worker in added:
+        check("working on run" in pipeline.stderr(worker), f"{worker.log} never got a task")
+    _, meta = read_map(pipeline.output)
+    check(meta["counts"]["workers"] == 4, f"workers seen: {meta['counts']['workers']}")
+
+
+def case_chunk_given_up(pipeline):
+    pipeline.keygen("server")
+    pipeline.keygen("worker", "worker")
+    sink = pipeline.start_sink()
+    ventilator = pipeline.start_ventilator("--worker-timeout", "2", "--max-attempts", "2")
+    # Point 6 lies in chunk 1 (points 4 to 7); these workers abort there.
+    crash = {"MKMAP_TEST_ABORT_AT_POINT": "6"}
+    for _ in range(2):
+        crasher = pipeline.start_worker(env=crash)
+        code = pipeline.wait(crasher, 60)
+        check(code != 0, f"{crasher.log} should have aborted at point 6, exited with {code}")
+    pipeline.wait_for_log(ventilator, "given up", timeout_s=30)
+    worker = pipeline.start_worker()
+
+    finish(pipeline, [sink, ventilator, worker])
+    rows, meta = read_map(pipeline.output)
+    for row in rows:
+        index = int(row["iy"]) * 10 + int(row["ix"])
+        if 4 <= index <= 7:
+            check(row["status"] == "failed", f"point {index} of the given-up chunk: {row['status']}")
+            check("given up after 2 attempts" in row["reason"], f"reason: {row['reason']}")
+        else:
+            check(row["status"] == "converged", f"point {index}: {row['status']}")
+    check(meta["counts"]["failed"] == 4, f"counts: {meta['counts']}")
+
+
 def run_binary(pipeline, name, *args):
     """Runs a binary to completion; returns its exit code and stderr."""
     result = subprocess.run([pipeline.binary(name), *args], capture_output=True, text=True,
@@ -284,6 +437,10 @@ CASES = {
     "unauthorized-worker": case_unauthorized_worker,
     "reference": case_reference,
     "user-errors": case_user_errors,
+    "worker-killed": case_worker_killed,
+    "workers-added": case_workers_added,
+    "worker-frozen": case_worker_frozen,
+    "chunk-given-up": case_chunk_given_up,
 }
 ARGS = None
 
