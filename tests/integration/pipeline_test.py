@@ -95,7 +95,7 @@ class Pipeline:
         self.read_endpoints(endpoint_file)
         return ventilator
 
-    def start_worker(self, name="worker", threads=1, env=None):
+    def start_worker(self, name="worker", threads=1, env=None, extra=()):
         log = f"{name}-{len(self.processes)}"
         out = open(self.folder / f"{log}.out", "w")
         err = open(self.folder / f"{log}.err", "w")
@@ -104,7 +104,7 @@ class Pipeline:
             "--tasks", self.endpoints["tasks"], "--results", self.endpoints["results"],
             "--status", self.endpoints["status"], "--threads", str(threads),
             "--key", str(self.keys / f"{name}.key_secret"),
-            "--server-key", str(self.keys / "server.key")],
+            "--server-key", str(self.keys / "server.key"), *extra],
             stdout=out, stderr=err, env={**os.environ, **(env or {})})
         process.log = log
         self.processes.append(process)
@@ -348,11 +348,14 @@ def case_chunk_given_up(pipeline):
     pipeline.keygen("server")
     pipeline.keygen("worker", "worker")
     sink = pipeline.start_sink()
-    ventilator = pipeline.start_ventilator("--worker-timeout", "2", "--max-attempts", "2")
+    ventilator = pipeline.start_ventilator("--worker-timeout", "2", "--max-attempts", "2",
+                                           "--no-backups")
     # Point 6 lies in chunk 1 (points 4 to 7); these workers abort there.
+    # Without prefetch a crashing worker holds only the chunk it solves, so
+    # no other chunk is charged with its crash.
     crash = {"MKMAP_TEST_ABORT_AT_POINT": "6"}
     for _ in range(2):
-        crasher = pipeline.start_worker(env=crash)
+        crasher = pipeline.start_worker(env=crash, extra=["--prefetch", "0"])
         code = pipeline.wait(crasher, 60)
         check(code != 0, f"{crasher.log} should have aborted at point 6, exited with {code}")
     pipeline.wait_for_log(ventilator, "given up", timeout_s=30)
