@@ -30,7 +30,7 @@ from matplotlib.ticker import LogLocator  # noqa: E402
 EXIT_OK = 0
 EXIT_INVALID_INPUT = 2
 
-DEFAULT_TOF_FLOOR = 1e-30      # [1/s]
+DEFAULT_TOF_FLOOR = 1e-30  # [1/s]
 MAX_TOF_LEVELS = 40
 COVERAGE_LEVELS = 21
 PANEL_SIZE_INCHES = (5.6, 4.4)
@@ -47,13 +47,17 @@ class MapData:
         scan = description["scan"]
         self.x_axis, self.y_axis = scan["x"], scan["y"]
         self.product = description.get("product", "")
-        self.source = description.get("model", {}).get("source", "<unknown model>")
+        self.source = description.get("model", {}).get(
+            "source", "<unknown model>"
+        )
         self.site_totals = parse_site_totals(description, json_path)
         self.tof_column = f"tof_{self.product}"
         self.coverage_columns = [c for c in header if c.startswith("theta_")]
         shape = (len(self.y_axis["values"]), len(self.x_axis["values"]))
-        self.values = {c: np.full(shape, np.nan)
-                       for c in [self.tof_column] + self.coverage_columns}
+        self.values = {
+            c: np.full(shape, np.nan)
+            for c in [self.tof_column] + self.coverage_columns
+        }
         self.failed = np.zeros(shape, dtype=bool)
         self.present = np.zeros(shape, dtype=bool)
         for row in rows:
@@ -80,7 +84,9 @@ def parse_site_totals(description, json_path):
     try:
         document = yaml.safe_load(text) if text else {}
     except yaml.YAMLError as error:
-        raise InputError(f"{json_path}: model.yaml is not valid YAML: {error}") from None
+        raise InputError(
+            f"{json_path}: model.yaml is not valid YAML: {error}"
+        ) from None
     sites = document.get("sites") if isinstance(document, dict) else None
     if not isinstance(sites, dict):
         return {}
@@ -111,51 +117,88 @@ def read_description(path):
             if key not in axis:
                 raise InputError(f"{path}: scan.{name}.{key} is missing")
         values = axis["values"]
-        if (not isinstance(values, list) or not values
-                or not all(isinstance(v, (int, float)) for v in values)):
-            raise InputError(f"{path}: scan.{name}.values must be a non-empty list "
-                             "of numbers")
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, (int, float)) for v in values)
+        ):
+            raise InputError(
+                f"{path}: scan.{name}.values must be a non-empty list "
+                "of numbers"
+            )
     if not isinstance(description.get("product"), str):
         raise InputError(f"{path}: 'product' is missing")
     return description
 
 
-def parse_row(row, line, path, numeric, shape):
-    """Convert one CSV row; raise InputError naming the file and line."""
+def parse_number(row, column, line, path, convert=float):
+    """Return one numeric field of a CSV row, or raise InputError naming it."""
     try:
-        parsed = {"ix": int(row["ix"]), "iy": int(row["iy"]), "status": row["status"]}
-        # A failed point may leave its value fields empty.
-        if parsed["status"] == "converged":
-            for column in numeric:
-                parsed[column] = float(row[column])
+        return convert(row[column])
     except (TypeError, ValueError):
-        raise InputError(f"{path}: line {line}: invalid number") from None
+        raise InputError(
+            f"{path}: line {line}: invalid number {row[column]!r} in "
+            f"column {column}"
+        ) from None
+
+
+def parse_row(row, line, path, columns, shape):
+    """Convert one CSV row, or raise InputError naming the file and line.
+
+    columns is (axis columns, value columns). A failed point may leave its
+    value fields empty, so they are parsed only for converged points.
+    """
+    axis_columns, value_columns = columns
+    parsed = {
+        "ix": parse_number(row, "ix", line, path, int),
+        "iy": parse_number(row, "iy", line, path, int),
+        "status": row["status"],
+    }
+    for column in axis_columns:
+        parse_number(row, column, line, path)
+    if parsed["status"] == "converged":
+        for column in value_columns:
+            parsed[column] = parse_number(row, column, line, path)
     if not (0 <= parsed["ix"] < shape[1] and 0 <= parsed["iy"] < shape[0]):
-        raise InputError(f"{path}: line {line}: grid index ix={parsed['ix']} "
-                         f"iy={parsed['iy']} is outside the scan in map.json")
+        raise InputError(
+            f"{path}: line {line}: grid index ix={parsed['ix']} "
+            f"iy={parsed['iy']} is outside the scan in map.json"
+        )
     return parsed
 
 
 def read_rows(path, description):
-    """Return (header, rows) of map.csv; raise InputError naming the file."""
-    shape = (len(description["scan"]["y"]["values"]),
-             len(description["scan"]["x"]["values"]))
+    """Return (header, rows) of map.csv, or raise InputError naming it."""
+    shape = (
+        len(description["scan"]["y"]["values"]),
+        len(description["scan"]["x"]["values"]),
+    )
     tof_column = f"tof_{description['product']}"
+    axis_columns = [description["scan"][name]["column"] for name in ("x", "y")]
     try:
         with open(path, newline="", encoding="utf-8") as stream:
             reader = csv.DictReader(stream)
             header = reader.fieldnames or []
-            required = ["ix", "iy", tof_column, "status"]
+            required = ["ix", "iy", *axis_columns, tof_column, "status"]
             missing = [column for column in required if column not in header]
             if missing:
-                raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
-            numeric = [tof_column] + [c for c in header if c.startswith("theta_")]
+                raise InputError(
+                    f"{path}: missing column(s) {', '.join(missing)}"
+                )
+            numeric = (
+                axis_columns,
+                [tof_column] + [c for c in header if c.startswith("theta_")],
+            )
             rows = []
             for row in reader:
                 if None in row or any(value is None for value in row.values()):
-                    raise InputError(f"{path}: line {reader.line_num}: expected "
-                                     f"{len(header)} fields")
-                rows.append(parse_row(row, reader.line_num, path, numeric, shape))
+                    raise InputError(
+                        f"{path}: line {reader.line_num}: expected "
+                        f"{len(header)} fields"
+                    )
+                rows.append(
+                    parse_row(row, reader.line_num, path, numeric, shape)
+                )
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError, csv.Error) as error:
@@ -181,7 +224,9 @@ def draw_filled(axes, data, values, levels, norm, cmap):
     masked = np.ma.masked_invalid(values)
     if len(x) >= 2 and len(y) >= 2:
         return axes.contourf(x, y, masked, levels=levels, norm=norm, cmap=cmap)
-    return axes.pcolormesh(x, y, masked, norm=norm, cmap=cmap, shading="nearest")
+    return axes.pcolormesh(
+        x, y, masked, norm=norm, cmap=cmap, shading="nearest"
+    )
 
 
 def style_axes(axes, data):
@@ -201,17 +246,40 @@ def mark_points(axes, data, show_grid):
     grid_x, grid_y = np.meshgrid(x, y)
     if show_grid:
         solved = data.present & ~data.failed
-        axes.plot(grid_x[solved], grid_y[solved], linestyle="none", marker=".",
-                  markersize=2, color="black", alpha=0.5, label="grid point")
+        axes.plot(
+            grid_x[solved],
+            grid_y[solved],
+            linestyle="none",
+            marker=".",
+            markersize=2,
+            color="black",
+            alpha=0.5,
+            clip_on=False,
+            label="grid point",
+        )
     if data.failed.any():
-        axes.plot(grid_x[data.failed], grid_y[data.failed], linestyle="none",
-                  marker="x", markersize=7, markeredgewidth=1.5, color="red",
-                  label=f"failed point ({int(data.failed.sum())})")
+        axes.plot(
+            grid_x[data.failed],
+            grid_y[data.failed],
+            linestyle="none",
+            marker="x",
+            markersize=7,
+            markeredgewidth=1.5,
+            color="red",
+            label=f"failed point ({int(data.failed.sum())})",
+        )
     missing = ~data.present
     if missing.any():
-        axes.plot(grid_x[missing], grid_y[missing], linestyle="none", marker="s",
-                  markersize=5, markerfacecolor="none", color="red",
-                  label=f"missing from map.csv ({int(missing.sum())})")
+        axes.plot(
+            grid_x[missing],
+            grid_y[missing],
+            linestyle="none",
+            marker="s",
+            markersize=5,
+            markerfacecolor="none",
+            color="red",
+            label=f"missing from map.csv ({int(missing.sum())})",
+        )
 
 
 def tof_levels(low, high):
@@ -221,15 +289,15 @@ def tof_levels(low, high):
         last = first + 1
     step = max(1, math.ceil((last - first) / MAX_TOF_LEVELS))
     exponents = np.arange(first, last + step, step)
-    return 10.0 ** exponents
+    return 10.0**exponents
 
 
 def draw_tof_panel(figure, axes, data, floor):
-    """Draw log10 TOF with its colour bar; return the number of clipped points."""
+    """Draw TOF on a log colour scale and return the number clipped."""
     tof = data.values[data.tof_column]
     clipped = np.isfinite(tof) & (tof < floor)
-    shown = np.where(clipped, floor, tof)
-    finite = shown[np.isfinite(shown)]
+    plotted = np.where(clipped, floor, tof)
+    finite = plotted[np.isfinite(plotted)]
     title = f"TOF({data.product})"
     if finite.size == 0:
         axes.set_title(f"{title}: no converged points")
@@ -237,11 +305,14 @@ def draw_tof_panel(figure, axes, data, floor):
         return 0
     levels = tof_levels(finite.min(), finite.max())
     norm = LogNorm(vmin=levels[0], vmax=levels[-1])
-    filled = draw_filled(axes, data, shown, levels, norm, "viridis")
+    filled = draw_filled(axes, data, plotted, levels, norm, "viridis")
     colorbar = figure.colorbar(filled, ax=axes, ticks=LogLocator(numticks=12))
     colorbar.set_label(f"TOF({data.product}) [1/s]")
     if clipped.any():
-        title += f"\n{int(clipped.sum())} points with TOF < {floor:g} 1/s shown at {floor:g}"
+        title += (
+            f"\n{int(clipped.sum())} points with TOF < {floor:g} 1/s "
+            f"shown at {floor:g}"
+        )
     axes.set_title(title, fontsize=10)
     style_axes(axes, data)
     return int(clipped.sum())
@@ -249,7 +320,7 @@ def draw_tof_panel(figure, axes, data, floor):
 
 def coverage_title(column):
     """Return 'θ(CO) on site type s' for theta_CO_s."""
-    name, site = column[len("theta_"):].rsplit("_", 1)
+    name, site = column[len("theta_") :].rsplit("_", 1)
     species = "free sites θ(*)" if name == "*" else f"θ({name})"
     return f"{species} on site type {site}"
 
@@ -260,7 +331,9 @@ def draw_coverage_panel(figure, axes, data, column):
     levels = np.linspace(0.0, total, COVERAGE_LEVELS)
     values = np.clip(data.values[column], 0.0, total)
     filled = draw_filled(axes, data, values, levels, None, "magma")
-    colorbar = figure.colorbar(filled, ax=axes, ticks=np.linspace(0.0, total, 6))
+    colorbar = figure.colorbar(
+        filled, ax=axes, ticks=np.linspace(0.0, total, 6)
+    )
     colorbar.set_label(f"coverage (site total {total:g})")
     axes.set_title(coverage_title(column), fontsize=10)
     style_axes(axes, data)
@@ -271,9 +344,12 @@ def plot_map(data, output_path, floor):
     count = 1 + len(data.coverage_columns)
     columns = 2 if count <= 4 else 3
     rows = math.ceil(count / columns)
-    figure, grid = plt.subplots(rows, columns, squeeze=False,
-                                figsize=(PANEL_SIZE_INCHES[0] * columns,
-                                         PANEL_SIZE_INCHES[1] * rows))
+    figure, grid = plt.subplots(
+        rows,
+        columns,
+        squeeze=False,
+        figsize=(PANEL_SIZE_INCHES[0] * columns, PANEL_SIZE_INCHES[1] * rows),
+    )
     panels = list(grid.flat)
     draw_tof_panel(figure, panels[0], data, floor)
     mark_points(panels[0], data, show_grid=True)
@@ -285,8 +361,10 @@ def plot_map(data, output_path, floor):
         axes.set_visible(False)
     points = int(data.present.sum())
     failed = int(data.failed.sum())
-    figure.suptitle(f"{data.source}: {points} points, {points - failed} converged, "
-                    f"{failed} failed")
+    figure.suptitle(
+        f"{data.source}: {points} points, {points - failed} converged, "
+        f"{failed} failed"
+    )
     figure.tight_layout()
     figure.savefig(output_path, dpi=110)
     plt.close(figure)
@@ -295,17 +373,29 @@ def plot_map(data, output_path, floor):
 def parse_arguments(argv):
     """Return the parsed command line."""
     parser = argparse.ArgumentParser(
-        description="Plot the TOF [1/s per site] and coverages of an mkmap output "
-                    "folder over its scan plane (pressures in p/p0 with "
-                    "p0 = 101325 Pa, temperature in K).")
-    parser.add_argument("output_dir", metavar="OUTPUT_DIR",
-                        help="folder with map.csv and map.json written by mkmap")
-    parser.add_argument("--output", metavar="PNG",
-                        help="image file to write (default OUTPUT_DIR/map.png)")
-    parser.add_argument("--tof-floor", type=float, default=DEFAULT_TOF_FLOOR,
-                        help="TOF [1/s] below which values, including zero and "
-                             "negative ones, are drawn at this floor on the log "
-                             f"scale (default {DEFAULT_TOF_FLOOR:g})")
+        description="Plot the TOF [1/s per site] and coverages of an mkmap "
+        "output "
+        "folder over its scan plane (pressures in p/p0 with "
+        "p0 = 101325 Pa, temperature in K)."
+    )
+    parser.add_argument(
+        "output_dir",
+        metavar="OUTPUT_DIR",
+        help="folder with map.csv and map.json written by mkmap",
+    )
+    parser.add_argument(
+        "--output",
+        metavar="PNG",
+        help="image file to write (default OUTPUT_DIR/map.png)",
+    )
+    parser.add_argument(
+        "--tof-floor",
+        type=float,
+        default=DEFAULT_TOF_FLOOR,
+        help="TOF [1/s] below which values, including zero and "
+        "negative ones, are drawn at this floor on the log "
+        f"scale (default {DEFAULT_TOF_FLOOR:g})",
+    )
     args = parser.parse_args(argv)
     if not args.tof_floor > 0.0:
         parser.error("--tof-floor must be positive")
@@ -313,7 +403,7 @@ def parse_arguments(argv):
 
 
 def main(argv=None):
-    """Run the command line; return the exit status."""
+    """Run the command line and return the exit status."""
     args = parse_arguments(argv)
     output_path = args.output or os.path.join(args.output_dir, "map.png")
     try:
@@ -323,7 +413,10 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID_INPUT
     except OSError as error:
-        print(f"error: cannot write {output_path}: {error.strerror}", file=sys.stderr)
+        print(
+            f"error: cannot write {output_path}: {error.strerror}",
+            file=sys.stderr,
+        )
         return EXIT_INVALID_INPUT
     print(f"wrote {output_path}")
     return EXIT_OK

@@ -2,11 +2,11 @@
 """Check an mkmap output folder against an independent microkinetic solver.
 
 The solver here is written from the model description alone and shares no
-code with the C++ library. For every grid point in map.csv it computes rate
-constants (transition-state theory, collision-theory adsorption, ideal-gas
-free-energy corrections), integrates the coverage ODEs from a clean surface
-with a stiff SciPy integrator to steady state, refines the result with
-Newton's method and compares the TOF of the product with map.csv.
+code with the C++ library. For every grid point in map.csv it computes the
+rate constants: transition-state theory, collision-theory adsorption and
+ideal-gas free-energy corrections. It integrates the coverage ODEs from a
+clean surface with a stiff SciPy integrator until the rates balance, refines
+that state with Newton's method and compares the product's TOF with map.csv.
 
 Units: energies in eV, temperature in K, pressures as p/p0 with
 p0 = 101325 Pa, rates and TOF in 1/s per site.
@@ -16,6 +16,7 @@ failed or deviates, 2 on invalid input.
 """
 
 import argparse
+import contextlib
 import csv
 import json
 import math
@@ -23,18 +24,23 @@ import os
 import re
 import sys
 import time
+import warnings
 
-import numpy as np
-import yaml
-from scipy.integrate import solve_ivp
+# libgfortran buffers VODE's messages and writes them at exit unless this is
+# set before SciPy loads it, so quiet_vode() could not silence them.
+os.environ.setdefault("GFORTRAN_UNBUFFERED_PRECONNECTED", "y")
+
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+from scipy.integrate import ode  # noqa: E402
 
 # CODATA 2014 constants, the values SCAKS uses.
-KB_EV = 8.6173324e-5          # Boltzmann constant [eV/K]
-KB_J = 1.38064852e-23         # Boltzmann constant [J/K]
-H_EV = 4.135667662e-15        # Planck constant [eV s]
-H_J = 6.626070040e-34         # Planck constant [J s]
-AMU_KG = 1.66053904e-27       # atomic mass unit [kg]
-P0_PA = 101325.0              # reference pressure [Pa]
+KB_EV = 8.6173324e-5  # Boltzmann constant [eV/K]
+KB_J = 1.38064852e-23  # Boltzmann constant [J/K]
+H_EV = 4.135667662e-15  # Planck constant [eV s]
+H_J = 6.626070040e-34  # Planck constant [J s]
+AMU_KG = 1.66053904e-27  # atomic mass unit [kg]
+P0_PA = 101325.0  # reference pressure [Pa]
 
 # Atomic masses [amu].
 ATOMIC_MASSES = {"C": 12.0107, "O": 15.9994, "H": 1.00794}
@@ -44,16 +50,20 @@ FREE_SITE_NAME = "*"
 
 # Steady-state settings of the reference solver.
 ODE_RTOL = 1e-10
-ODE_ATOL = 1e-40              # absolute coverage tolerance of the integrator
-# Integration stage ends [s]: 1e-8, 1e-6, ..., 1e14.
-ODE_STAGE_ENDS = tuple(10.0 ** e for e in range(-8, 15, 2))
+# Absolute coverage tolerances of the integrator, tried in this order: VODE
+# can fail its error test on coverages near 1e-40 when a pressure is 0.
+ODE_ATOLS = (1e-40, 1e-30, 1e-20)
+# Integration stage ends [s]: 1e-8, 1e-6, ..., 1e20. With a pressure of 0
+# the default model needs about 1e16 s to settle.
+ODE_STAGE_ENDS = tuple(10.0**e for e in range(-8, 21, 2))
 STEADY_NET_OVER_GROSS = 1e-6  # try Newton once every |net|/gross is below this
-NEWTON_TOL = 1e-13            # scaled residual that ends the Newton refinement
-NEWTON_ACCEPT = 1e-9          # largest scaled residual of an accepted root
+ODE_MAX_STEPS = 200000  # VODE steps allowed per stage
+NEWTON_TOL = 1e-13  # scaled residual that ends the Newton refinement
+NEWTON_ACCEPT = 1e-9  # largest scaled residual of an accepted root
 NEWTON_MAX_ITERATIONS = 60
-NEAR_RTOL = 1e-3              # refined vs integrated coverage, relative part
-NEAR_ATOL = 1e-15             # same, absolute part as a fraction of the site total
-STABILITY_TOL = 1e-10         # unresolvable eigenvalues, relative to the largest
+NEAR_RTOL = 1e-3  # refined vs integrated coverage, relative part
+NEAR_ATOL = 1e-15  # same, absolute part as a fraction of the site total
+STABILITY_TOL = 1e-13  # unresolvable eigenvalues, relative to the largest
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1
@@ -76,9 +86,9 @@ class Species:
     """A gas, adsorbate, free site or transition state in a reaction."""
 
     def __init__(self, kind, name, label, site_count):
-        self.kind = kind            # "gas", "adsorbate", "free", "ts"
+        self.kind = kind  # "gas", "adsorbate", "free", "ts"
         self.name = name
-        self.label = label          # "g" or the site type
+        self.label = label  # "g" or the site type
         self.site_count = site_count
 
     @property
@@ -89,7 +99,8 @@ class Species:
 
 TERM_PATTERN = re.compile(
     r"^(?P<coefficient>\d*)(?P<name>[^\s_]+)_(?P<sites>\d*)"
-    r"(?P<label>[A-Za-z][A-Za-z0-9]*)$")
+    r"(?P<label>[A-Za-z][A-Za-z0-9]*)$"
+)
 ELEMENT_PATTERN = re.compile(r"([A-Z][a-z]?)(\d*)")
 
 
@@ -113,16 +124,22 @@ def parse_term(text, context):
     """Parse `[coefficient]name_[sites]label` into (coefficient, Species)."""
     match = TERM_PATTERN.match(text.strip())
     if not match:
-        raise InputError(f"{context}: invalid term '{text.strip()}', expected "
-                         "[coefficient]name_[sites]label such as 2O_s")
+        raise InputError(
+            f"{context}: invalid term '{text.strip()}', expected "
+            "[coefficient]name_[sites]label such as 2O_s"
+        )
     coefficient = int(match["coefficient"] or 1)
     name, label = match["name"], match["label"]
     site_count = int(match["sites"] or 1)
     if coefficient < 1:
-        raise InputError(f"{context}: coefficient of '{text.strip()}' must be positive")
+        raise InputError(
+            f"{context}: coefficient of '{text.strip()}' must be positive"
+        )
     if label == GAS_LABEL:
         if match["sites"]:
-            raise InputError(f"{context}: gas term '{text.strip()}' cannot span sites")
+            raise InputError(
+                f"{context}: gas term '{text.strip()}' cannot span sites"
+            )
         return coefficient, Species("gas", name, label, 0)
     if name == FREE_SITE_NAME:
         return coefficient, Species("free", name, label, 1)
@@ -133,18 +150,20 @@ def parse_term(text, context):
 
 def parse_state(text, context):
     """Parse a `+`-separated state into a list of (coefficient, Species)."""
-    terms = [part for part in text.split("+")]
+    terms = text.split("+")
     if any(not part.strip() for part in terms):
         raise InputError(f"{context}: empty term in state '{text.strip()}'")
     return [parse_term(part, context) for part in terms]
 
 
 def parse_equation(equation, context):
-    """Split an equation into initial, transition (maybe empty) and final states."""
+    """Split an equation into initial, transition (maybe empty), final."""
     parts = re.split(r"<->|->", equation)
     if len(parts) not in (2, 3):
-        raise InputError(f"{context}: expected 'IS -> FS' or 'IS <-> TS -> FS', "
-                         f"got '{equation}'")
+        raise InputError(
+            f"{context}: expected 'IS -> FS' or 'IS <-> TS -> FS', "
+            f"got '{equation}'"
+        )
     states = [parse_state(part, context) for part in parts]
     if len(states) == 2:
         return states[0], [], states[1]
@@ -158,15 +177,18 @@ def count_state(state, elements_of):
     for coefficient, species in state:
         if species.kind != "free":
             for symbol, number in elements_of(species).items():
-                elements[symbol] = elements.get(symbol, 0) + coefficient * number
+                elements[symbol] = (
+                    elements.get(symbol, 0) + coefficient * number
+                )
         if species.kind != "gas":
-            sites[species.label] = (sites.get(species.label, 0)
-                                    + coefficient * species.site_count)
+            sites[species.label] = (
+                sites.get(species.label, 0) + coefficient * species.site_count
+            )
     return elements, sites
 
 
 class Step:
-    """An elementary step with its energies [eV] and net stoichiometry."""
+    """An elementary step: its states and its energies [eV]."""
 
     def __init__(self, equation, initial, transition, final, ga, dg):
         self.equation = equation
@@ -188,12 +210,14 @@ class Model:
         self.active_ratio = float(document.get("active_ratio", 1.0))
         self.site_totals = self._parse_sites(document.get("sites") or {})
         self.gases = self._parse_gases(document.get("gases") or {})
-        self.adsorbates = []        # Species in order of first appearance
+        self.adsorbates = []  # Species in order of first appearance
         self.steps = self._parse_steps(document.get("reactions"))
         self.product = document.get("product")
         if self.product not in self.gas_names():
-            raise InputError(f"{source}: product '{self.product}' is not a gas "
-                             "of any reaction")
+            raise InputError(
+                f"{source}: product '{self.product}' is not a gas "
+                "of any reaction"
+            )
         self._check_gas_data()
 
     @staticmethod
@@ -203,8 +227,10 @@ class Model:
         try:
             return float(document[key])
         except (TypeError, ValueError):
-            raise InputError(f"{source}: '{key}' must be a number, "
-                             f"got {document[key]!r}") from None
+            raise InputError(
+                f"{source}: '{key}' must be a number, "
+                f"got {document[key]!r}"
+            ) from None
 
     def _parse_sites(self, sites):
         if not isinstance(sites, dict):
@@ -225,15 +251,17 @@ class Model:
                 "pressure": float(data.get("pressure", 0.0)),
                 "mass_kg": self._mass_kg(elements, name),
                 "symmetry": int(data.get("symmetry", 1)),
-                "rotational": [float(v) for v in
-                               data.get("rotational_temperatures", [])],
-                "vibrational": [float(v) for v in
-                                data.get("vibrational_temperatures", [])],
+                "rotational": [
+                    float(v) for v in data.get("rotational_temperatures", [])
+                ],
+                "vibrational": [
+                    float(v) for v in data.get("vibrational_temperatures", [])
+                ],
                 # NOTE: the key that turns the correction off is this
-                # checker's choice; a model without it needs gas data.
+                # checker's choice. A gas without it needs gas data.
                 "correction": bool(data.get("free_energy_correction", True)),
                 "has_data": "rotational_temperatures" in data
-                            or "vibrational_temperatures" in data,
+                or "vibrational_temperatures" in data,
             }
         return parsed
 
@@ -241,20 +269,26 @@ class Model:
         mass = 0.0
         for symbol, number in elements.items():
             if symbol not in ATOMIC_MASSES:
-                raise InputError(f"{self.source}: gas {name}: no atomic mass for "
-                                 f"element {symbol} (known: "
-                                 f"{', '.join(ATOMIC_MASSES)})")
+                raise InputError(
+                    f"{self.source}: gas {name}: no atomic mass for "
+                    f"element {symbol} (known: "
+                    f"{', '.join(ATOMIC_MASSES)})"
+                )
             mass += number * ATOMIC_MASSES[symbol]
         return mass * AMU_KG
 
     def _parse_steps(self, reactions):
         if not isinstance(reactions, list) or not reactions:
-            raise InputError(f"{self.source}: 'reactions' must be a non-empty list")
+            raise InputError(
+                f"{self.source}: 'reactions' must be a non-empty list"
+            )
         steps = []
         for number, entry in enumerate(reactions, start=1):
             context = f"{self.source}: reaction {number}"
             if not isinstance(entry, dict) or "equation" not in entry:
-                raise InputError(f"{context}: expected a mapping with 'equation'")
+                raise InputError(
+                    f"{context}: expected a mapping with 'equation'"
+                )
             equation = str(entry["equation"])
             context += f" '{equation}'"
             initial, transition, final = parse_equation(equation, context)
@@ -264,8 +298,9 @@ class Model:
             try:
                 ga, dg = float(entry["Ga"]), float(entry["dG"])
             except (KeyError, TypeError, ValueError):
-                raise InputError(f"{context}: 'Ga' and 'dG' must be numbers [eV]") \
-                    from None
+                raise InputError(
+                    f"{context}: 'Ga' and 'dG' must be numbers [eV]"
+                ) from None
             steps.append(Step(equation, initial, transition, final, ga, dg))
         return steps
 
@@ -281,29 +316,45 @@ class Model:
             if not known:
                 self.adsorbates.append(species)
             elif known[0].site_count != species.site_count:
-                raise InputError(f"{context}: {species.name}_{species.label} "
-                                 "spans a different number of sites than before")
+                raise InputError(
+                    f"{context}: {species.name}_{species.label} "
+                    "spans a different number of sites than before"
+                )
 
     def _elements_of(self, species):
         return parse_elements(species.name, f"{self.source}: {species.name}")
 
     def _check_conservation(self, initial, transition, final, context):
         reference = count_state(initial, self._elements_of)
-        for state, name in ((transition, "transition state"), (final, "final state")):
+        for state, name in (
+            (transition, "transition state"),
+            (final, "final state"),
+        ):
             if state and count_state(state, self._elements_of) != reference:
-                raise InputError(f"{context}: elements or sites differ between the "
-                                 f"initial state and the {name}")
+                raise InputError(
+                    f"{context}: elements or sites differ between the "
+                    f"initial state and the {name}"
+                )
 
     def _check_gas_data(self):
         for name in self.gas_names():
             if name not in self.gases:
-                raise InputError(f"{self.source}: gas {name} has no entry under "
-                                 "'gases'")
+                raise InputError(
+                    f"{self.source}: gas {name} has no entry under 'gases'"
+                )
             gas = self.gases[name]
+            if len(gas["rotational"]) not in (0, 1, 3):
+                raise InputError(
+                    f"{self.source}: gas {name} needs one (linear) or three "
+                    "(nonlinear) rotational temperatures, got "
+                    f"{len(gas['rotational'])}"
+                )
             if gas["correction"] and not gas["has_data"]:
-                raise InputError(f"{self.source}: gas {name} has no rotational or "
-                                 "vibrational temperatures for the free-energy "
-                                 "correction")
+                raise InputError(
+                    f"{self.source}: gas {name} has no rotational or "
+                    "vibrational temperatures for the free-energy "
+                    "correction"
+                )
 
     def gas_names(self):
         """Return the names of the gases that occur in reactions, in order."""
@@ -320,7 +371,7 @@ class Model:
 
 
 def load_model_text(text, source):
-    """Parse YAML model text; raise InputError naming source on failure."""
+    """Parse YAML model text, or raise InputError naming source."""
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -335,7 +386,7 @@ def load_model_text(text, source):
 
 
 def k_tst(barrier, temperature):
-    """Return the transition-state-theory rate constant [1/s] for a barrier [eV]."""
+    """Return the TST rate constant [1/s] for a barrier [eV]."""
     kt = KB_EV * temperature
     return kt / H_EV * math.exp(-barrier / kt)
 
@@ -349,24 +400,23 @@ def rotational_partition(gas, temperature):
         ratio = thetas[0] / temperature
         q_rot = temperature / (sigma * thetas[0])
         if ratio > 0.01:
-            q_rot *= 1.0 + ratio / 3.0 + ratio ** 2 / 15.0
+            q_rot *= 1.0 + ratio / 3.0 + ratio**2 / 15.0
         return q_rot
-    if len(thetas) == 3:
-        product = thetas[0] * thetas[1] * thetas[2]
-        return math.sqrt(math.pi) / sigma * math.sqrt(temperature ** 3 / product)
-    raise InputError(f"need one or three rotational temperatures, got {len(thetas)}")
+    product = thetas[0] * thetas[1] * thetas[2]
+    return math.sqrt(math.pi) / sigma * math.sqrt(temperature**3 / product)
 
 
 def vibrational_partition(gas, temperature):
     """Return q_vib of a gas.
 
-    With one vibrational temperature the zero-point term is included; with
+    With one vibrational temperature the zero-point term is included. With
     several it is left out, as SCAKS does.
     """
     thetas = gas["vibrational"]
     if len(thetas) == 1:
-        return (math.exp(-thetas[0] / (2.0 * temperature))
-                / -math.expm1(-thetas[0] / temperature))
+        return math.exp(-thetas[0] / (2.0 * temperature)) / -math.expm1(
+            -thetas[0] / temperature
+        )
     q_vib = 1.0
     for theta in thetas:
         q_vib /= -math.expm1(-theta / temperature)
@@ -378,11 +428,20 @@ def gas_correction(gas, temperature):
     if not gas["correction"]:
         return 0.0
     m = gas["mass_kg"]
-    q_trans = ((KB_J * temperature / P0_PA)
-               * (2.0 * math.pi * m * KB_J * temperature / H_J ** 2) ** 1.5)
-    q_total = (q_trans * rotational_partition(gas, temperature)
-               * vibrational_partition(gas, temperature))
+    q_trans = (KB_J * temperature / P0_PA) * (
+        2.0 * math.pi * m * KB_J * temperature / H_J**2
+    ) ** 1.5
+    q_total = (
+        q_trans
+        * rotational_partition(gas, temperature)
+        * vibrational_partition(gas, temperature)
+    )
     return -KB_EV * temperature * math.log(q_total)
+
+
+def gas_count(state, name):
+    """Return how many molecules of gas name a state contains."""
+    return sum(c for c, s in state if s.kind == "gas" and s.name == name)
 
 
 def step_gas(state):
@@ -393,30 +452,42 @@ def step_gas(state):
 def rate_constants(model, temperature):
     """Return (kf, kr, corrections) for every step at temperature [K].
 
-    kf and kr are in 1/s for the mass-action rates; corrections maps a gas
-    name to its free-energy correction [eV].
+    kf and kr are in 1/s for the mass-action rates, and corrections maps a
+    gas name to its free-energy correction [eV].
     """
-    corrections = {name: gas_correction(model.gases[name], temperature)
-                   for name in model.gas_names()}
+    corrections = {
+        name: gas_correction(model.gases[name], temperature)
+        for name in model.gas_names()
+    }
     kt = KB_EV * temperature
     kf, kr = [], []
     for step in model.steps:
         gases_in, gases_out = step_gas(step.initial), step_gas(step.final)
         gar = step.ga - step.dg
         if gases_in and gases_out:
-            raise InputError(f"{model.source}: step '{step.equation}' has gases in "
-                             "both states, which no rate-constant rule covers")
+            raise InputError(
+                f"{model.source}: step '{step.equation}' has gases in "
+                "both states, which no rate-constant rule covers"
+            )
         if len(gases_in) > 1 or len(gases_out) > 1:
-            raise InputError(f"{model.source}: step '{step.equation}' has more than "
-                             "one gas in a state, which no rate-constant rule covers")
+            raise InputError(
+                f"{model.source}: step '{step.equation}' has more than "
+                "one gas in a state, which no rate-constant rule covers"
+            )
         if gases_in:
             nu, name = gases_in[0]
             mass = model.gases[name]["mass_kg"]
-            forward = (model.active_ratio * math.exp(-step.ga / kt) * P0_PA
-                       * model.cell_area
-                       / math.sqrt(2.0 * math.pi * mass * KB_J * temperature))
+            forward = (
+                model.active_ratio
+                * math.exp(-step.ga / kt)
+                * P0_PA
+                * model.cell_area
+                / math.sqrt(2.0 * math.pi * mass * KB_J * temperature)
+            )
             equivalent = -kt * math.log(forward * H_EV / kt)
-            reverse_barrier = max(equivalent - (step.dg - nu * corrections[name]), 0.0)
+            reverse_barrier = max(
+                equivalent - (step.dg - nu * corrections[name]), 0.0
+            )
             kf.append(forward)
             kr.append(k_tst(reverse_barrier, temperature))
         elif gases_out:
@@ -450,7 +521,9 @@ class Kinetics:
             constants = rate_constants(model, temperature)
         self.kf, self.kr, self.corrections = constants
         self.species = list(model.adsorbates) + [
-            Species("free", FREE_SITE_NAME, label, 1) for label in model.site_labels()]
+            Species("free", FREE_SITE_NAME, label, 1)
+            for label in model.site_labels()
+        ]
         self._build_tables()
 
     def _index(self, species):
@@ -460,7 +533,7 @@ class Kinetics:
         raise KeyError(species.key)
 
     def _state_terms(self, state):
-        """Return (gas activity product, [(species index, exponent)]) of a state."""
+        """Return (gas activity product, [(species index, exponent)])."""
         activity = 1.0
         exponents = {}
         for coefficient, species in state:
@@ -475,7 +548,6 @@ class Kinetics:
         count = len(self.species)
         steps = self.model.steps
         self.stoichiometry = np.zeros((count, len(steps)))
-        self.product_stoichiometry = np.zeros(len(steps))
         self.forward_terms, self.reverse_terms = [], []
         forward_activity, reverse_activity = [], []
         for j, step in enumerate(steps):
@@ -489,19 +561,31 @@ class Kinetics:
             self.reverse_terms.append(terms)
             for index, exponent in terms:
                 self.stoichiometry[index, j] += exponent
-            for coefficient, species in step.final:
-                if species.kind == "gas" and species.name == self.model.product:
-                    self.product_stoichiometry[j] += coefficient
-            for coefficient, species in step.initial:
-                if species.kind == "gas" and species.name == self.model.product:
-                    self.product_stoichiometry[j] -= coefficient
         self.kf_effective = self.kf * np.array(forward_activity)
         self.kr_effective = self.kr * np.array(reverse_activity)
-        self.conservation = np.zeros((len(self.model.site_totals), count))
+        product = self.model.product
+        self.product_stoichiometry = np.array(
+            [
+                gas_count(step.final, product)
+                - gas_count(step.initial, product)
+                for step in steps
+            ],
+            dtype=float,
+        )
+        self._build_conservation()
+
+    def _build_conservation(self):
+        # NOTE: an adsorbate spanning n sites counts n times in its site
+        # type's sum. For one-site adsorbates the sum is the usual
+        # free sites + sum(theta) = total.
         labels = self.model.site_labels()
+        self.conservation = np.zeros((len(labels), len(self.species)))
         for index, species in enumerate(self.species):
-            self.conservation[labels.index(species.label), index] = species.site_count
-        self.totals = np.array([self.model.site_totals[label] for label in labels])
+            row = labels.index(species.label)
+            self.conservation[row, index] = species.site_count
+        self.totals = np.array(
+            [self.model.site_totals[label] for label in labels]
+        )
 
     @staticmethod
     def _monomials(constants, term_lists, theta):
@@ -518,7 +602,9 @@ class Kinetics:
         gradients = np.zeros((len(term_lists), len(theta)))
         for j, terms in enumerate(term_lists):
             for index, exponent in terms:
-                value = constants[j] * exponent * theta[index] ** (exponent - 1)
+                value = (
+                    constants[j] * exponent * theta[index] ** (exponent - 1)
+                )
                 for other, other_exponent in terms:
                     if other != index:
                         value *= theta[other] ** other_exponent
@@ -527,8 +613,10 @@ class Kinetics:
 
     def rates(self, theta):
         """Return forward and reverse rates of every step [1/s]."""
-        return (self._monomials(self.kf_effective, self.forward_terms, theta),
-                self._monomials(self.kr_effective, self.reverse_terms, theta))
+        return (
+            self._monomials(self.kf_effective, self.forward_terms, theta),
+            self._monomials(self.kr_effective, self.reverse_terms, theta),
+        )
 
     def derivatives(self, theta):
         """Return d(theta)/dt of every surface species [1/s]."""
@@ -537,12 +625,16 @@ class Kinetics:
 
     def jacobian(self, theta):
         """Return the analytic Jacobian of derivatives() [1/s]."""
-        forward = self._monomial_gradients(self.kf_effective, self.forward_terms, theta)
-        reverse = self._monomial_gradients(self.kr_effective, self.reverse_terms, theta)
+        forward = self._monomial_gradients(
+            self.kf_effective, self.forward_terms, theta
+        )
+        reverse = self._monomial_gradients(
+            self.kr_effective, self.reverse_terms, theta
+        )
         return self.stoichiometry @ (forward - reverse)
 
     def gross_rates(self, theta):
-        """Return the total production plus consumption of every species [1/s]."""
+        """Return production plus consumption of every species [1/s]."""
         forward, reverse = self.rates(theta)
         return np.abs(self.stoichiometry) @ (forward + reverse)
 
@@ -563,34 +655,49 @@ class Kinetics:
     def clean_surface(self):
         """Return the state with no adsorbates and all sites free."""
         theta = np.zeros(len(self.species))
-        theta[len(self.model.adsorbates):] = self.totals
+        theta[len(self.model.adsorbates) :] = self.totals
         return theta
 
 
-def integrate(kinetics, theta, start, end):
-    """Integrate the coverage ODEs with LSODA from start to end [s]."""
-    solution = solve_ivp(lambda _t, y: kinetics.derivatives(y), (start, end),
-                         theta, method="LSODA",
-                         jac=lambda _t, y: kinetics.jacobian(y),
-                         rtol=ODE_RTOL, atol=ODE_ATOL)
-    if not solution.success:
-        raise SolverError(f"LSODA failed between t = {start:g} s and {end:g} s: "
-                          f"{solution.message}")
-    return np.clip(solution.y[:, -1], 0.0, None)
+def make_integrator(kinetics, theta, atol):
+    """Return a VODE BDF integrator of the coverage ODEs starting at t = 0.
+
+    VODE's BDF mode is used because LSODA's switch between its stiff and
+    non-stiff methods can stay non-stiff here and take steps of 1e-10 s.
+    """
+    integrator = ode(
+        lambda _t, y: kinetics.derivatives(y),
+        lambda _t, y: kinetics.jacobian(y),
+    )
+    integrator.set_integrator(
+        "vode",
+        method="bdf",
+        with_jacobian=True,
+        rtol=ODE_RTOL,
+        atol=atol,
+        nsteps=ODE_MAX_STEPS,
+    )
+    integrator.set_initial_value(theta, 0.0)
+    return integrator
 
 
-def scaled_residual(kinetics, theta, gross):
-    """Return the balances divided by gross rates, then the site sums / totals."""
-    balances = kinetics.derivatives(theta)[:len(kinetics.model.adsorbates)]
-    balances = balances / gross[:len(balances)]
+def scaled_residual(kinetics, theta):
+    """Return (scaled residual, gross rates of the adsorbates) at theta.
+
+    The residual contains each adsorbate balance divided by its gross rate,
+    then each site sum minus its total, divided by the total.
+    """
+    count = len(kinetics.model.adsorbates)
+    gross = np.maximum(kinetics.gross_rates(theta)[:count], 1e-300)
+    balances = kinetics.derivatives(theta)[:count] / gross
     sums = (kinetics.conservation @ theta - kinetics.totals) / kinetics.totals
-    return np.concatenate([balances, sums])
+    return np.concatenate([balances, sums]), gross
 
 
 def scaled_jacobian(kinetics, theta, gross, scale):
-    """Return d(scaled_residual)/d(theta/scale)."""
+    """Return d(scaled_residual)/d(theta/scale) at fixed gross rates."""
     count = len(kinetics.model.adsorbates)
-    rows = kinetics.jacobian(theta)[:count] / gross[:count, None]
+    rows = kinetics.jacobian(theta)[:count] / gross[:, None]
     sums = kinetics.conservation / kinetics.totals[:, None]
     return np.vstack([rows, sums]) * scale[None, :]
 
@@ -601,27 +708,25 @@ def refine_newton(kinetics, theta):
     Each species is scaled by its own coverage, so tiny coverages keep their
     relative precision. Returns (theta, max scaled residual).
     """
-    floor = 1e-300
-    gross = np.maximum(kinetics.gross_rates(theta), floor)
-    residual = scaled_residual(kinetics, theta, gross)
+    residual, gross = scaled_residual(kinetics, theta)
     for _ in range(NEWTON_MAX_ITERATIONS):
         norm = np.max(np.abs(residual))
         if norm < NEWTON_TOL:
             break
-        scale = np.maximum(theta, floor)
+        scale = np.maximum(theta, 1e-300)
         matrix = scaled_jacobian(kinetics, theta, gross, scale)
         step = np.linalg.lstsq(matrix, -residual, rcond=None)[0] * scale
         damping = 1.0
         while damping > 1e-6:
             trial = theta + damping * step
             if np.all(trial >= 0.0):
-                trial_residual = scaled_residual(kinetics, trial, gross)
+                trial_residual, trial_gross = scaled_residual(kinetics, trial)
                 if np.max(np.abs(trial_residual)) < norm:
                     break
             damping *= 0.5
         else:
             break
-        theta, residual = trial, trial_residual
+        theta, residual, gross = trial, trial_residual, trial_gross
     return theta, float(np.max(np.abs(residual)))
 
 
@@ -637,7 +742,8 @@ def reduced_jacobian(kinetics, theta):
     for site in range(len(kinetics.totals)):
         occupancy = kinetics.conservation[site, :count]
         reduced -= np.outer(full[:count, count + site], occupancy)
-    scale = np.maximum(theta[:count], 1e-300)
+    # Any positive diagonal gives a similar matrix, so absent species use 1.
+    scale = np.where(theta[:count] > 0.0, theta[:count], 1.0)
     return reduced * scale[None, :] / scale[:, None]
 
 
@@ -672,25 +778,67 @@ def accept_refined(kinetics, integrated):
     return refined
 
 
-def solve_steady_state(kinetics):
-    """Return the steady-state coverages reached from a clean surface.
+def integrate_to_steady_state(kinetics, atol):
+    """Return the first stable root near the trajectory from a clean surface.
 
     The ODEs are integrated over decades of time. After each stage whose
-    rates are nearly balanced, Newton refines the state, and the first
-    stable root close to the trajectory is returned. Raises SolverError
-    when none is found by the last stage end.
+    rates are nearly balanced, Newton refines the state. Raises SolverError
+    when VODE fails or no root is accepted by the last stage end.
     """
-    theta = kinetics.clean_surface()
-    start = 0.0
+    integrator = make_integrator(kinetics, kinetics.clean_surface(), atol)
     for end in ODE_STAGE_ENDS:
-        theta = integrate(kinetics, theta, start, end)
-        start = end
+        theta = np.clip(integrator.integrate(end), 0.0, None)
+        if not integrator.successful():
+            raise SolverError(
+                f"VODE failed before t = {end:g} s with return "
+                f"code {integrator.get_return_code()}"
+            )
         if kinetics.net_over_gross(theta) < STEADY_NET_OVER_GROSS:
             refined = accept_refined(kinetics, theta)
             if refined is not None:
                 return refined
-    raise SolverError(f"no stable steady state by t = {ODE_STAGE_ENDS[-1]:g} s "
-                      f"(max net/gross rate {kinetics.net_over_gross(theta):.3g})")
+    raise SolverError(
+        f"no stable steady state by t = {ODE_STAGE_ENDS[-1]:g} s "
+        f"(max net/gross rate {kinetics.net_over_gross(theta):.3g})"
+    )
+
+
+def solve_steady_state(kinetics):
+    """Return the steady-state coverages reached from a clean surface.
+
+    Each absolute tolerance of ODE_ATOLS is tried in turn. Raises
+    SolverError with every attempt's failure when all of them fail.
+    """
+    errors = []
+    for atol in ODE_ATOLS:
+        try:
+            with quiet_vode():
+                return integrate_to_steady_state(kinetics, atol)
+        except SolverError as error:
+            errors.append(f"atol {atol:g}: {error}")
+    raise SolverError("; ".join(errors))
+
+
+@contextlib.contextmanager
+def quiet_vode():
+    """Silence VODE's Fortran messages and SciPy's warning about them.
+
+    VODE writes to file descriptor 1 directly, so the descriptor itself is
+    pointed at /dev/null. A failure still comes back as a return code,
+    which integrate_to_steady_state reports.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
 
 # ---------------------------------------------------------------------------
@@ -718,22 +866,28 @@ product: CO2
 
 # SCAKS 0.1.0 on the model above at T = 500 K and the pressures in it.
 SELF_TEST_RATE_CONSTANTS = [
-    ("kf step 1", 9.02356657025331e7), ("kr step 1", 1.3081000299026958e-5),
-    ("kf step 2", 1.6630285069181869e7), ("kr step 2", 4.3590263268081437e-9),
-    ("kf step 3", 1.2211523229673036e9), ("kr step 3", 1.4803439985645030e-6),
-    ("Gcorr CO [eV]", -0.8162598159659645), ("Gcorr O2 [eV]", -0.844147378130546),
+    ("kf step 1", 9.02356657025331e7),
+    ("kr step 1", 1.3081000299026958e-5),
+    ("kf step 2", 1.6630285069181869e7),
+    ("kr step 2", 4.3590263268081437e-9),
+    ("kf step 3", 1.2211523229673036e9),
+    ("kr step 3", 1.4803439985645030e-6),
+    ("Gcorr CO [eV]", -0.8162598159659645),
+    ("Gcorr O2 [eV]", -0.844147378130546),
     ("Gcorr CO2 [eV]", -1.0198672830114768),
 ]
 SELF_TEST_STEADY_STATE = [
-    ("theta_CO_s", 2.08062027496078506e-8), ("theta_O_s", 0.319173051647554751),
-    ("theta_*_s", 0.680826927546242499), ("TOF(CO2) [1/s]", 8.10940297666532792),
+    ("theta_CO_s", 2.08062027496078506e-8),
+    ("theta_O_s", 0.319173051647554751),
+    ("theta_*_s", 0.680826927546242499),
+    ("TOF(CO2) [1/s]", 8.10940297666532792),
 ]
 SELF_TEST_CONSTANT_RTOL = 1e-10
 SELF_TEST_STEADY_RTOL = 1e-6
 
 
 def point_quantities(kinetics, theta):
-    """Return [(name, value)] of rate constants, corrections, coverages and TOF."""
+    """Return [(name, value)] of rate constants, Gcorr, coverages, TOF."""
     rows = []
     for j in range(len(kinetics.model.steps)):
         rows.append((f"kf step {j + 1}", kinetics.kf[j]))
@@ -747,28 +901,39 @@ def point_quantities(kinetics, theta):
 
 
 def run_self_test():
-    """Compare this solver with the SCAKS reference point; return the exit status."""
+    """Compare with the SCAKS reference point and return the exit status."""
     model = load_model_text(SELF_TEST_MODEL, "<self-test model>")
     pressures = {name: gas["pressure"] for name, gas in model.gases.items()}
     kinetics = Kinetics(model, model.temperature, pressures)
     theta = solve_steady_state(kinetics)
     computed = dict(point_quantities(kinetics, theta))
-    print(f"T = {model.temperature:g} K, pressures [p/p0]: "
-          + ", ".join(f"{name} {value:g}" for name, value in pressures.items()))
-    print(f"{'quantity':<16} {'computed':>24} {'SCAKS 0.1.0':>24} "
-          f"{'rel. dev.':>10}  tolerance")
+
+    print(
+        f"T = {model.temperature:g} K, pressures [p/p0]: "
+        + ", ".join(f"{name} {value:g}" for name, value in pressures.items())
+    )
+    print(
+        f"{'quantity':<16} {'computed':>24} {'SCAKS 0.1.0':>24} "
+        f"{'rel. dev.':>10}  tolerance"
+    )
+
     failures = 0
     checked = 0
-    for table, rtol in ((SELF_TEST_RATE_CONSTANTS, SELF_TEST_CONSTANT_RTOL),
-                        (SELF_TEST_STEADY_STATE, SELF_TEST_STEADY_RTOL)):
+    for table, rtol in (
+        (SELF_TEST_RATE_CONSTANTS, SELF_TEST_CONSTANT_RTOL),
+        (SELF_TEST_STEADY_STATE, SELF_TEST_STEADY_RTOL),
+    ):
         for name, expected in table:
             value = computed[name]
             deviation = abs(value - expected) / abs(expected)
             verdict = "ok" if deviation <= rtol else "FAILED"
             failures += verdict != "ok"
             checked += 1
-            print(f"{name:<16} {value:>24.17g} {expected:>24.17g} "
-                  f"{deviation:>10.2e}  {rtol:g} {verdict}")
+            print(
+                f"{name:<16} {value:>24.17g} {expected:>24.17g} "
+                f"{deviation:>10.2e}  {rtol:g} {verdict}"
+            )
+
     print(f"self-test: {checked - failures} passed, {failures} failed")
     return EXIT_OK if failures == 0 else EXIT_MISMATCH
 
@@ -788,17 +953,26 @@ class Axis:
         self.column = data.get("column")
         values = data.get("values")
         if self.variable not in ("pressure", "temperature"):
-            raise InputError(f"{path}: scan.{name}.variable must be 'pressure' or "
-                             f"'temperature', got {self.variable!r}")
+            raise InputError(
+                f"{path}: scan.{name}.variable must be 'pressure' or "
+                f"'temperature', got {self.variable!r}"
+            )
         if self.variable == "pressure" and self.gas not in model.gases:
-            raise InputError(f"{path}: scan.{name}.gas {self.gas!r} is not a gas of "
-                             "the model")
+            raise InputError(
+                f"{path}: scan.{name}.gas {self.gas!r} is not a gas of "
+                "the model"
+            )
         if not isinstance(self.column, str) or not self.column:
             raise InputError(f"{path}: scan.{name}.column is missing")
-        if (not isinstance(values, list) or not values
-                or not all(isinstance(v, (int, float)) for v in values)):
-            raise InputError(f"{path}: scan.{name}.values must be a non-empty list "
-                             "of numbers")
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, (int, float)) for v in values)
+        ):
+            raise InputError(
+                f"{path}: scan.{name}.values must be a non-empty list "
+                "of numbers"
+            )
         self.values = [float(v) for v in values]
 
     def apply(self, value, conditions):
@@ -810,7 +984,7 @@ class Axis:
 
 
 def read_json(path):
-    """Return the parsed map.json; raise InputError naming the file."""
+    """Return the parsed map.json, or raise InputError naming the file."""
     try:
         with open(path, encoding="utf-8") as stream:
             document = json.load(stream)
@@ -824,16 +998,22 @@ def read_json(path):
 
 
 def load_map_description(path):
-    """Return (model, product, x axis, y axis, counts) from map.json."""
+    """Return (model, x axis, y axis, counts) from map.json."""
     document = read_json(path)
     model_data = document.get("model")
-    if not isinstance(model_data, dict) or not isinstance(model_data.get("yaml"), str):
-        raise InputError(f"{path}: model.yaml (the model's YAML text) is missing")
+    if not isinstance(model_data, dict) or not isinstance(
+        model_data.get("yaml"), str
+    ):
+        raise InputError(
+            f"{path}: model.yaml (the model's YAML text) is missing"
+        )
     source = f"{path}: model {model_data.get('source', '<unknown>')}"
     model = load_model_text(model_data["yaml"], source)
     product = document.get("product", model.product)
     if product not in model.gas_names():
-        raise InputError(f"{path}: product {product!r} is not a gas of the model")
+        raise InputError(
+            f"{path}: product {product!r} is not a gas of the model"
+        )
     model.product = product
     scan = document.get("scan")
     if not isinstance(scan, dict):
@@ -843,36 +1023,52 @@ def load_map_description(path):
     return model, x_axis, y_axis, document.get("counts") or {}
 
 
-def parse_csv_row(row, line, path, columns):
-    """Convert one map.csv row into a dict; raise InputError on bad fields."""
-    parsed = {"line": line, "status": row["status"], "reason": row.get("reason", "")}
+def parse_number(row, column, line, path, convert=float):
+    """Return one numeric field of a map.csv row, or raise InputError."""
     try:
-        parsed["ix"], parsed["iy"] = int(row["ix"]), int(row["iy"])
-        # A failed point may leave its value fields empty.
-        if parsed["status"] == "converged":
-            for column in columns:
-                parsed[column] = float(row[column])
+        return convert(row[column])
     except (TypeError, ValueError):
-        raise InputError(f"{path}: line {line}: invalid number in "
-                         f"{', '.join(['ix', 'iy'] + columns)}") from None
+        raise InputError(
+            f"{path}: line {line}: invalid number {row[column]!r} in "
+            f"column {column}"
+        ) from None
+
+
+def parse_csv_row(row, line, path, columns):
+    """Convert one map.csv row into a dict, or raise InputError."""
+    parsed = {
+        "line": line,
+        "status": row["status"],
+        "reason": row.get("reason", ""),
+    }
+    parsed["ix"] = parse_number(row, "ix", line, path, int)
+    parsed["iy"] = parse_number(row, "iy", line, path, int)
+    # A failed point may leave its value fields empty.
+    if parsed["status"] == "converged":
+        for column in columns:
+            parsed[column] = parse_number(row, column, line, path)
     return parsed
 
 
 def read_map_csv(path, required, numeric):
-    """Return the rows of map.csv as dicts; raise InputError naming the file."""
+    """Return (header, rows) of map.csv, or raise InputError naming it."""
     try:
         with open(path, newline="", encoding="utf-8") as stream:
             reader = csv.DictReader(stream)
             header = reader.fieldnames or []
             missing = [column for column in required if column not in header]
             if missing:
-                raise InputError(f"{path}: missing column(s) {', '.join(missing)} "
-                                 f"in header {','.join(header)}")
+                raise InputError(
+                    f"{path}: missing column(s) {', '.join(missing)} "
+                    f"in header {','.join(header)}"
+                )
             rows = []
             for row in reader:
                 if None in row or any(value is None for value in row.values()):
-                    raise InputError(f"{path}: line {reader.line_num}: expected "
-                                     f"{len(header)} fields")
+                    raise InputError(
+                        f"{path}: line {reader.line_num}: expected "
+                        f"{len(header)} fields"
+                    )
                 rows.append(parse_csv_row(row, reader.line_num, path, numeric))
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
@@ -883,6 +1079,14 @@ def read_map_csv(path, required, numeric):
 
 # ---------------------------------------------------------------------------
 # Comparing a map with the reference
+
+
+def default_conditions(model):
+    """Return the model's own temperature [K] and pressures [p/p0]."""
+    return {
+        "temperature": model.temperature,
+        "pressures": {n: g["pressure"] for n, g in model.gases.items()},
+    }
 
 
 class ReferenceCache:
@@ -896,9 +1100,15 @@ class ReferenceCache:
         """Return (kinetics, theta) at conditions."""
         temperature = conditions["temperature"]
         if temperature not in self.constants:
-            self.constants[temperature] = rate_constants(self.model, temperature)
-        kinetics = Kinetics(self.model, temperature, conditions["pressures"],
-                            self.constants[temperature])
+            self.constants[temperature] = rate_constants(
+                self.model, temperature
+            )
+        kinetics = Kinetics(
+            self.model,
+            temperature,
+            conditions["pressures"],
+            self.constants[temperature],
+        )
         return kinetics, solve_steady_state(kinetics)
 
 
@@ -906,14 +1116,19 @@ def tof_matches(tof, reference, options):
     """Return whether a TOF agrees with the reference within the tolerances."""
     if abs(tof - reference) <= options.rtol * abs(reference):
         return True
-    return abs(reference) < options.small_tof and abs(tof - reference) <= options.atol_small
+    return (
+        abs(reference) < options.small_tof
+        and abs(tof - reference) <= options.atol_small
+    )
 
 
 def describe_point(row, x_axis, y_axis):
     """Return 'ix=.. iy=.. (p_CO=.., p_O2=..)' for messages."""
-    return (f"ix={row['ix']} iy={row['iy']} ({x_axis.column}="
-            f"{x_axis.values[row['ix']]:.6g}, {y_axis.column}="
-            f"{y_axis.values[row['iy']]:.6g})")
+    return (
+        f"ix={row['ix']} iy={row['iy']} ({x_axis.column}="
+        f"{x_axis.values[row['ix']]:.6g}, {y_axis.column}="
+        f"{y_axis.values[row['iy']]:.6g})"
+    )
 
 
 class Comparison:
@@ -922,9 +1137,9 @@ class Comparison:
     def __init__(self):
         self.checked = 0
         self.failures = 0
-        self.max_deviation_large = 0.0     # over reference TOF >= small-tof
+        self.max_deviation_large = 0.0  # over reference TOF >= small-tof
         self.count_large = 0
-        self.max_deviation_all = 0.0       # over every nonzero reference TOF
+        self.max_deviation_all = 0.0  # over every nonzero reference TOF
         self.max_coverage_deviation = 0.0
 
     def fail(self, message):
@@ -932,20 +1147,46 @@ class Comparison:
         self.failures += 1
         print(message)
 
+    def record(self, reference, tof, options):
+        """Update the TOF deviation maxima; return the relative deviation."""
+        if not reference:
+            return math.inf
+        deviation = abs(tof - reference) / abs(reference)
+        self.max_deviation_all = max(self.max_deviation_all, deviation)
+        if abs(reference) >= options.small_tof:
+            self.count_large += 1
+            self.max_deviation_large = max(self.max_deviation_large, deviation)
+        return deviation
+
+    def record_coverage(self, value, reference):
+        """Update the maximum absolute coverage deviation."""
+        self.max_coverage_deviation = max(
+            self.max_coverage_deviation, abs(value - reference)
+        )
+
+
+def axis_mismatch(row, x_axis, y_axis):
+    """Return a message when the row's axis values differ from map.json."""
+    for axis, index in ((x_axis, row["ix"]), (y_axis, row["iy"])):
+        expected = axis.values[index]
+        if abs(row[axis.column] - expected) > 1e-12 * abs(expected):
+            return (
+                f"{axis.column} = {row[axis.column]:.17g} in map.csv, "
+                f"{expected:.17g} in map.json"
+            )
+    return None
+
 
 def compare_point(row, context, comparison, options):
     """Compare one converged map.csv row with the reference solution."""
     model, cache, x_axis, y_axis, tof_column = context
     label = describe_point(row, x_axis, y_axis)
-    for axis in (x_axis, y_axis):
-        index = row["ix"] if axis is x_axis else row["iy"]
-        expected = axis.values[index]
-        if abs(row[axis.column] - expected) > 1e-12 * abs(expected):
-            comparison.fail(f"{label}: {axis.column} = {row[axis.column]:.17g} in "
-                            f"map.csv, {expected:.17g} in map.json")
-            return
-    conditions = {"temperature": model.temperature,
-                  "pressures": {n: g["pressure"] for n, g in model.gases.items()}}
+    mismatch = axis_mismatch(row, x_axis, y_axis)
+    if mismatch:
+        comparison.fail(f"{label}: {mismatch}")
+        return
+
+    conditions = default_conditions(model)
     x_axis.apply(x_axis.values[row["ix"]], conditions)
     y_axis.apply(y_axis.values[row["iy"]], conditions)
     try:
@@ -953,21 +1194,18 @@ def compare_point(row, context, comparison, options):
     except SolverError as error:
         comparison.fail(f"{label}: reference solver failed: {error}")
         return
+
     reference, tof = kinetics.tof(theta), row[tof_column]
-    deviation = abs(tof - reference) / abs(reference) if reference else math.inf
-    if reference:
-        comparison.max_deviation_all = max(comparison.max_deviation_all, deviation)
-    if abs(reference) >= options.small_tof:
-        comparison.count_large += 1
-        comparison.max_deviation_large = max(comparison.max_deviation_large, deviation)
+    deviation = comparison.record(reference, tof, options)
     for species, value in zip(kinetics.species, theta):
         column = f"theta_{species.name}_{species.label}"
         if column in row:
-            comparison.max_coverage_deviation = max(
-                comparison.max_coverage_deviation, abs(row[column] - value))
+            comparison.record_coverage(row[column], value)
     if not (math.isfinite(tof) and tof_matches(tof, reference, options)):
-        comparison.fail(f"{label}: TOF {tof:.10g} 1/s, reference {reference:.10g} "
-                        f"1/s, relative deviation {deviation:.3g}")
+        comparison.fail(
+            f"{label}: TOF {tof:.10g} 1/s, reference {reference:.10g} "
+            f"1/s, relative deviation {deviation:.3g}"
+        )
 
 
 def check_grid_complete(rows, x_axis, y_axis, csv_path, comparison, counts):
@@ -975,30 +1213,40 @@ def check_grid_complete(rows, x_axis, y_axis, csv_path, comparison, counts):
     seen = set()
     for row in rows:
         key = (row["ix"], row["iy"])
-        if not (0 <= key[0] < len(x_axis.values) and 0 <= key[1] < len(y_axis.values)):
-            raise InputError(f"{csv_path}: line {row['line']}: grid index "
-                             f"ix={key[0]} iy={key[1]} is outside the scan")
+        if not (
+            0 <= key[0] < len(x_axis.values)
+            and 0 <= key[1] < len(y_axis.values)
+        ):
+            raise InputError(
+                f"{csv_path}: line {row['line']}: grid index "
+                f"ix={key[0]} iy={key[1]} is outside the scan"
+            )
         if key in seen:
-            raise InputError(f"{csv_path}: line {row['line']}: point ix={key[0]} "
-                             f"iy={key[1]} appears twice")
+            raise InputError(
+                f"{csv_path}: line {row['line']}: point ix={key[0]} "
+                f"iy={key[1]} appears twice"
+            )
         seen.add(key)
     expected = len(x_axis.values) * len(y_axis.values)
     if len(seen) != expected:
-        comparison.fail(f"map.csv has {len(seen)} of the {expected} grid points")
+        comparison.fail(
+            f"map.csv has {len(seen)} of the {expected} grid points"
+        )
     if counts.get("points") not in (None, len(rows)):
-        comparison.fail(f"map.json counts.points = {counts['points']} but map.csv "
-                        f"has {len(rows)} points")
+        comparison.fail(
+            f"map.json counts.points = {counts['points']} but map.csv "
+            f"has {len(rows)} points"
+        )
 
 
 def check_output(output_dir, options):
-    """Check every point of an output folder; return the exit status."""
+    """Check every point of an output folder and return the exit status."""
     if not os.path.isdir(output_dir):
         raise InputError(f"{output_dir}: output folder not found")
     json_path = os.path.join(output_dir, "map.json")
     csv_path = os.path.join(output_dir, "map.csv")
     model, x_axis, y_axis, counts = load_map_description(json_path)
     tof_column = f"tof_{model.product}"
-    coverage_columns = []
     header, _ = read_map_csv(csv_path, [], [])
     coverage_columns = [c for c in header if c.startswith("theta_")]
     numeric = [x_axis.column, y_axis.column, tof_column] + coverage_columns
@@ -1012,8 +1260,10 @@ def check_output(output_dir, options):
     for row in rows:
         comparison.checked += 1
         if row["status"] != "converged":
-            comparison.fail(f"{describe_point(row, x_axis, y_axis)}: status "
-                            f"{row['status']!r} ({row['reason'] or 'no reason given'})")
+            comparison.fail(
+                f"{describe_point(row, x_axis, y_axis)}: status "
+                f"{row['status']!r} ({row['reason'] or 'no reason given'})"
+            )
             continue
         compare_point(row, context, comparison, options)
     elapsed = time.perf_counter() - started
@@ -1023,13 +1273,22 @@ def check_output(output_dir, options):
 
 def print_summary(comparison, options, elapsed, csv_path):
     """Print the totals of a map check."""
-    print(f"{csv_path}: {comparison.checked} points checked, "
-          f"{comparison.failures} failed")
-    print(f"max relative TOF deviation: {comparison.max_deviation_large:.3g} over "
-          f"{comparison.count_large} points with reference TOF >= "
-          f"{options.small_tof:g} 1/s; {comparison.max_deviation_all:.3g} over all "
-          "points with nonzero reference TOF")
-    print(f"max absolute coverage deviation: {comparison.max_coverage_deviation:.3g}")
+    print(
+        f"{csv_path}: {comparison.checked} points checked, "
+        f"{comparison.failures} failed"
+    )
+    print(
+        "max relative TOF deviation: "
+        f"{comparison.max_deviation_large:.3g} over "
+        f"{comparison.count_large} points with reference TOF >= "
+        f"{options.small_tof:g} 1/s; "
+        f"{comparison.max_deviation_all:.3g} over all "
+        "points with nonzero reference TOF"
+    )
+    print(
+        "max absolute coverage deviation: "
+        f"{comparison.max_coverage_deviation:.3g}"
+    )
     print(f"reference solver time: {elapsed:.2f} s")
 
 
@@ -1038,28 +1297,31 @@ def print_summary(comparison, options, elapsed, csv_path):
 
 
 def parse_point(assignments, model):
-    """Return conditions from ['CO=1e-5', 'T=500', ...] on top of the model's."""
-    conditions = {"temperature": model.temperature,
-                  "pressures": {n: g["pressure"] for n, g in model.gases.items()}}
+    """Return the model's conditions updated by ['CO=1e-5', 'T=500']."""
+    conditions = default_conditions(model)
     for assignment in assignments:
         name, _, value = assignment.partition("=")
         try:
             number = float(value)
         except ValueError:
-            raise InputError(f"--point: invalid value in {assignment!r}, expected "
-                             "GAS=PRESSURE or T=KELVIN") from None
+            raise InputError(
+                f"--point: invalid value in {assignment!r}, expected "
+                "GAS=PRESSURE or T=KELVIN"
+            ) from None
         if name == "T":
             conditions["temperature"] = number
         elif name in model.gases:
             conditions["pressures"][name] = number
         else:
-            raise InputError(f"--point: {name!r} is neither T nor a gas of the model "
-                             f"({', '.join(model.gases)})")
+            raise InputError(
+                f"--point: {name!r} is neither T nor a gas of the model "
+                f"({', '.join(model.gases)})"
+            )
     return conditions
 
 
 def run_point(args):
-    """Print the reference quantities at one point; return the exit status."""
+    """Print reference quantities at one point and return the exit status."""
     if args.model:
         try:
             with open(args.model, encoding="utf-8") as stream:
@@ -1069,13 +1331,17 @@ def run_point(args):
         except (OSError, UnicodeDecodeError) as error:
             raise InputError(f"{args.model}: cannot read: {error}") from None
     elif args.output_dir:
-        model = load_map_description(os.path.join(args.output_dir, "map.json"))[0]
+        model = load_map_description(
+            os.path.join(args.output_dir, "map.json")
+        )[0]
     else:
         raise InputError("--point needs --model FILE or an OUTPUT_DIR")
     conditions = parse_point(args.point, model)
     kinetics, theta = ReferenceCache(model).solve(conditions)
-    print(f"T = {conditions['temperature']:g} K, pressures [p/p0]: "
-          + ", ".join(f"{n} {p:g}" for n, p in conditions["pressures"].items()))
+    print(
+        f"T = {conditions['temperature']:g} K, pressures [p/p0]: "
+        + ", ".join(f"{n} {p:g}" for n, p in conditions["pressures"].items())
+    )
     for name, value in point_quantities(kinetics, theta):
         print(f"{name:<20} {value:.17g}")
     return EXIT_OK
@@ -1085,38 +1351,67 @@ def parse_arguments(argv):
     """Return the parsed command line."""
     parser = argparse.ArgumentParser(
         description="Recompute every point of an mkmap output folder with an "
-                    "independent SciPy solver and compare the TOF of the product. "
-                    "TOF is in 1/s per site, pressures in p/p0 (p0 = 101325 Pa), "
-                    "temperatures in K. Exit status: 0 all points converged and "
-                    "match, 1 a point failed or deviates, 2 invalid input.")
-    parser.add_argument("output_dir", nargs="?", metavar="OUTPUT_DIR",
-                        help="folder with map.csv and map.json written by mkmap")
-    parser.add_argument("--rtol", type=float, default=1e-4,
-                        help="relative TOF tolerance (default 1e-4)")
-    parser.add_argument("--atol-small", type=float, default=1e-8,
-                        help="absolute TOF tolerance [1/s] for points whose "
-                             "reference TOF is below --small-tof (default 1e-8)")
-    parser.add_argument("--small-tof", type=float, default=1e-12,
-                        help="reference TOF [1/s] below which --atol-small "
-                             "applies (default 1e-12)")
-    parser.add_argument("--self-test", action="store_true",
-                        help="check this solver against the SCAKS 0.1.0 values of "
-                             "the CO-oxidation reference point and exit")
-    parser.add_argument("--point", nargs="+", metavar="NAME=VALUE",
-                        help="print rate constants, gas corrections [eV], coverages "
-                             "and TOF [1/s] at one point: GAS=PRESSURE [p/p0] or "
-                             "T=TEMPERATURE [K]; other conditions come from the model")
-    parser.add_argument("--model", metavar="FILE",
-                        help="model YAML for --point (default: the model in "
-                             "OUTPUT_DIR/map.json)")
+        "independent SciPy solver and compare the TOF of the product. "
+        "TOF is in 1/s per site, pressures in p/p0 (p0 = 101325 Pa), "
+        "temperatures in K. Exit status: 0 all points converged and "
+        "match, 1 a point failed or deviates, 2 invalid input."
+    )
+
+    parser.add_argument(
+        "output_dir",
+        nargs="?",
+        metavar="OUTPUT_DIR",
+        help="folder with map.csv and map.json written by mkmap",
+    )
+    parser.add_argument(
+        "--rtol",
+        type=float,
+        default=1e-4,
+        help="relative TOF tolerance (default 1e-4)",
+    )
+    parser.add_argument(
+        "--atol-small",
+        type=float,
+        default=1e-8,
+        help="absolute TOF tolerance [1/s] for points whose "
+        "reference TOF is below --small-tof (default 1e-8)",
+    )
+    parser.add_argument(
+        "--small-tof",
+        type=float,
+        default=1e-12,
+        help="reference TOF [1/s] below which --atol-small "
+        "applies (default 1e-12)",
+    )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this solver against the SCAKS 0.1.0 values of "
+        "the CO-oxidation reference point and exit",
+    )
+    parser.add_argument(
+        "--point",
+        nargs="+",
+        metavar="NAME=VALUE",
+        help="print rate constants, gas corrections [eV], coverages "
+        "and TOF [1/s] at one point: GAS=PRESSURE [p/p0] or "
+        "T=TEMPERATURE [K]. Other conditions come from the model.",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="FILE",
+        help="model YAML for --point (default: the model in "
+        "OUTPUT_DIR/map.json)",
+    )
+
     args = parser.parse_args(argv)
     if not (args.self_test or args.point or args.output_dir):
-        parser.error("give OUTPUT_DIR, --point or --self-test")
+        parser.error("expected OUTPUT_DIR, --point or --self-test")
     return args
 
 
 def main(argv=None):
-    """Run the command line; return the exit status."""
+    """Run the command line and return the exit status."""
     args = parse_arguments(argv)
     try:
         if args.self_test:
@@ -1129,6 +1424,11 @@ def main(argv=None):
         return EXIT_INVALID_INPUT
     except SolverError as error:
         print(f"error: reference solver failed: {error}", file=sys.stderr)
+        return EXIT_MISMATCH
+    except BrokenPipeError:
+        # The reader of stdout, such as head, exited before the summary.
+        # Pointing stdout at /dev/null stops Python's error at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_MISMATCH
 
 
