@@ -80,6 +80,7 @@ std::optional<Dispatch> ChunkLedger::next_dispatch(LedgerClock::time_point now) 
   leased_.insert(*chunk);
   best->second.held.insert(*chunk);
   best->second.tasks_sent += 1;
+  ++dispatched_;
   return Dispatch{best->first, best->second.name, *chunk, record.attempts, backup};
 }
 

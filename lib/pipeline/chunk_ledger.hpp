@@ -80,6 +80,8 @@ class ChunkLedger {
   std::int64_t in_flight() const noexcept { return static_cast<std::int64_t>(leased_.size()); }
   std::int64_t waiting() const noexcept;
   std::int64_t redispatched() const noexcept { return redispatched_; }
+  /// Chunks sent so far, re-dispatches and backups included.
+  std::int64_t dispatched() const noexcept { return dispatched_; }
   std::int64_t given_up() const noexcept { return given_up_; }
   std::size_t workers() const noexcept { return workers_.size(); }
   /// Events from update_worker (joins) since the last call.
@@ -123,6 +125,7 @@ class ChunkLedger {
   std::vector<LedgerEvent> events_;
   std::int64_t done_ = 0;
   std::int64_t redispatched_ = 0;
+  std::int64_t dispatched_ = 0;
   std::int64_t given_up_ = 0;
 };
 

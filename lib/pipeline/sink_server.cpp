@@ -11,6 +11,7 @@
 #include <zmq.hpp>
 
 #include "model/parser.hpp"
+#include "output/journal.hpp"
 #include "output/map_assembler.hpp"
 #include "pipeline/signals.hpp"
 #include "protocol/messages.hpp"
@@ -56,9 +57,14 @@ class Sink {
   int serve();
   void bind_sockets();
   void handle_message(zmq::message_t& msg);
-  void handle_run(const protocol::Run& run);
-  void handle_result(const protocol::Result& result, const std::string& worker);
-  void handle_give_up(const protocol::GiveUp& give_up);
+  void handle_bytes(const std::string& bytes, const std::string& peer);
+  void handle_run(const protocol::Run& run, const std::string& bytes);
+  void handle_result(const protocol::Result& result, const std::string& worker,
+                     const std::string& bytes);
+  void handle_give_up(const protocol::GiveUp& give_up, const std::string& bytes);
+  void resume_from_journal();
+  void record(const std::string& bytes);
+  std::string journal_path() const { return config_.output_dir + "/journal.mkmap"; }
   bool from_ventilator(const std::string& peer) const;
   void reject(const std::string& peer, const std::string& reason);
   void publish_status();
@@ -76,6 +82,8 @@ class Sink {
 
   std::unique_ptr<RunPlan> plan_;
   std::unique_ptr<MapAssembler> map_;
+  std::unique_ptr<Journal> journal_;
+  bool replaying_ = false;
   std::map<std::string, int> worker_threads_;
   std::int64_t duplicates_ = 0;
   std::int64_t rejected_ = 0;
@@ -111,11 +119,12 @@ void Sink::reject(const std::string& peer, const std::string& reason) {
   ++rejection_logs_;
 }
 
-void Sink::handle_run(const protocol::Run& run) {
+void Sink::handle_run(const protocol::Run& run, const std::string& bytes) {
   if (plan_) {
     if (run.run_id != plan_->run_id()) {
       reject("ventilator", "announces run " + run.run_id + " while this sink serves run " +
-                               plan_->run_id() + "; start a new sink for a new run");
+                               plan_->run_id() + " (journal " + journal_path() +
+                               "); give the new run another --output folder");
     }
     return;  // a repeated announcement of the current run
   }
@@ -126,6 +135,10 @@ void Sink::handle_run(const protocol::Run& run) {
     return;
   }
   map_ = std::make_unique<MapAssembler>(*plan_);
+  if (!replaying_) {
+    journal_ = std::make_unique<Journal>(journal_path());
+    record(bytes);
+  }
   spdlog::info("run {}: {} points ({} x {}) in {} chunks of {}, model {}", plan_->run_id(),
                plan_->total_points(), plan_->model().scan[0].points,
                plan_->model().scan[1].points, plan_->chunk_count(), plan_->chunk_size(),
@@ -133,7 +146,38 @@ void Sink::handle_run(const protocol::Run& run) {
   publish_status();
 }
 
-void Sink::handle_result(const protocol::Result& result, const std::string& worker) {
+// Appends an accepted message to the journal; it reaches the disk at the
+// next once-a-second flush.
+void Sink::record(const std::string& bytes) {
+  if (replaying_ || !journal_) return;
+  try {
+    journal_->append(bytes);
+  } catch (const std::exception& error) {
+    spdlog::error("{}; a restarted sink would redo these points", error.what());
+  }
+}
+
+// Replays the journal that a sink killed in the middle of this run left in
+// the output folder, so the run carries on where it stopped.
+void Sink::resume_from_journal() {
+  const std::optional<JournalContents> contents = Journal::read(journal_path());
+  if (!contents || contents->records.empty()) return;
+
+  replaying_ = true;
+  for (const std::string& bytes : contents->records) handle_bytes(bytes, kVentilatorUserId);
+  replaying_ = false;
+  if (!plan_) {
+    throw std::runtime_error("the journal " + journal_path() +
+                             " holds no valid run; move it away to start a new run here");
+  }
+  journal_ = std::make_unique<Journal>(journal_path());
+  spdlog::info("run {}: resumed from {}: {} of {} points done{}", plan_->run_id(),
+               journal_path(), map_->done_points(), plan_->total_points(),
+               contents->truncated_tail ? " (a record cut short by a crash was dropped)" : "");
+}
+
+void Sink::handle_result(const protocol::Result& result, const std::string& worker,
+                         const std::string& bytes) {
   if (!plan_) {
     reject(worker, "result of run " + result.run_id + " before any run announcement");
     return;
@@ -142,7 +186,7 @@ void Sink::handle_result(const protocol::Result& result, const std::string& work
     reject(worker, *invalid);
     return;
   }
-  worker_threads_[worker.empty() ? "anonymous" : worker] = result.worker_threads;
+  if (!replaying_) worker_threads_[worker.empty() ? "anonymous" : worker] = result.worker_threads;
   if (!first_result_) first_result_ = Clock::now();
 
   if (!map_->accept(result)) {
@@ -151,6 +195,7 @@ void Sink::handle_result(const protocol::Result& result, const std::string& work
                  result.chunk_id, result.attempt, worker);
     return;
   }
+  record(bytes);
   for (const PointResult& point : result.points) {
     if (point.status != PointStatus::converged) {
       spdlog::warn("run {}: point {} of chunk {} failed: {}", result.run_id, point.index,
@@ -165,7 +210,7 @@ bool Sink::from_ventilator(const std::string& peer) const {
   return !security_.curve() || peer == kVentilatorUserId;
 }
 
-void Sink::handle_give_up(const protocol::GiveUp& give_up) {
+void Sink::handle_give_up(const protocol::GiveUp& give_up, const std::string& bytes) {
   if (!plan_ || give_up.run_id != plan_->run_id()) {
     reject("ventilator", "gives up chunk " + std::to_string(give_up.chunk_id) + " of run " +
                              give_up.run_id + ", which this sink does not serve");
@@ -174,25 +219,29 @@ void Sink::handle_give_up(const protocol::GiveUp& give_up) {
   const std::string reason = "given up after " + std::to_string(give_up.attempts) +
                              " attempts: " + give_up.reason;
   if (map_->give_up(give_up.chunk_id, reason)) {
+    record(bytes);
     spdlog::warn("run {}: chunk {} given up by the ventilator after {} attempts: {}",
                  give_up.run_id, give_up.chunk_id, give_up.attempts, give_up.reason);
   }
 }
 
 void Sink::handle_message(zmq::message_t& msg) {
-  const std::string peer = peer_user_id(msg);
+  handle_bytes(std::string(static_cast<const char*>(msg.data()), msg.size()), peer_user_id(msg));
+}
+
+void Sink::handle_bytes(const std::string& bytes, const std::string& peer) {
   try {
-    switch (protocol::peek_type(msg.data(), msg.size())) {
+    switch (protocol::peek_type(bytes.data(), bytes.size())) {
       case protocol::MessageType::run:
         if (!from_ventilator(peer)) return reject(peer, "only the ventilator announces runs");
-        handle_run(protocol::decode_run(msg.data(), msg.size()));
+        handle_run(protocol::decode_run(bytes.data(), bytes.size()), bytes);
         break;
       case protocol::MessageType::give_up:
         if (!from_ventilator(peer)) return reject(peer, "only the ventilator gives up chunks");
-        handle_give_up(protocol::decode_give_up(msg.data(), msg.size()));
+        handle_give_up(protocol::decode_give_up(bytes.data(), bytes.size()), bytes);
         break;
       case protocol::MessageType::result:
-        handle_result(protocol::decode_result(msg.data(), msg.size()), peer);
+        handle_result(protocol::decode_result(bytes.data(), bytes.size()), peer, bytes);
         break;
       default:
         reject(peer, "unexpected message type on the results socket");
@@ -216,6 +265,14 @@ void Sink::publish_status() {
 
 void Sink::report_progress() {
   rejection_logs_ = 0;
+  if (journal_) {
+    try {
+      journal_->flush();
+    } catch (const std::exception& error) {
+      spdlog::error("{}; a restarted sink would redo the points since the last flush",
+                    error.what());
+    }
+  }
   if (!plan_) {
     progress_("waiting for a run announcement from the ventilator");
     return;
@@ -279,6 +336,11 @@ bool Sink::finish() {
                   config_.output_dir, error.what());
     return false;
   }
+  // The map files now hold everything the journal did.
+  journal_.reset();
+  std::error_code ignored;
+  std::filesystem::remove(journal_path(), ignored);
+
   progress_("run " + plan_->run_id() + " complete: " + std::to_string(map_->converged_points()) +
             " of " + std::to_string(plan_->total_points()) + " points converged in " +
             format_duration(wall_time_s_) + "; wrote " + config_.output_dir + "/map.csv and " +
@@ -288,6 +350,7 @@ bool Sink::finish() {
 
 int Sink::run() {
   std::filesystem::create_directories(config_.output_dir);
+  resume_from_journal();
   bind_sockets();
   const int exit_code = serve();
 
@@ -329,7 +392,9 @@ int Sink::serve() {
     }
   }
   if (completed_at_) return 0;
-  spdlog::warn("sink stopped by signal {} before the run completed", stop_signal());
+  spdlog::warn("sink stopped by signal {} before the run completed; start it again with "
+               "--output {} to carry on with the run", stop_signal(), config_.output_dir);
+  if (journal_) journal_->flush();
   write_partial_map();
   return 130;
 }

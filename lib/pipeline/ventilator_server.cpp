@@ -26,7 +26,7 @@ class Ventilator {
  public:
   Ventilator(const VentilatorConfig& config, const Model& model)
       : config_(config),
-        plan_(protocol::new_run_id(), model, config.chunk_size),
+        plan_(derive_run_id(model, config.chunk_size), model, config.chunk_size),
         ledger_(plan_.chunk_count(), config.ledger),
         security_(context_, config.security) {}
 
@@ -183,10 +183,10 @@ void Ventilator::handle_events(const std::vector<LedgerEvent>& events) {
 void Ventilator::log_summary() {
   drop_logs_ = 0;
   spdlog::info("run {}: {} of {} chunks done, {} in flight, {} waiting, {} workers, "
-               "{} re-dispatched, {} given up, {} messages dropped",
+               "{} chunks sent, {} re-dispatched, {} given up, {} messages dropped",
                plan_.run_id(), ledger_.done(), plan_.chunk_count(), ledger_.in_flight(),
-               ledger_.waiting(), ledger_.workers(), ledger_.redispatched(), ledger_.given_up(),
-               dropped_);
+               ledger_.waiting(), ledger_.workers(), ledger_.dispatched(), ledger_.redispatched(),
+               ledger_.given_up(), dropped_);
 }
 
 int Ventilator::run() {

@@ -1,6 +1,7 @@
 #include "pipeline/worker_client.hpp"
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <spdlog/spdlog.h>
@@ -26,6 +27,12 @@ constexpr std::size_t kMaxPendingResults = 64;
 // A worker sends its free slots at least this often; the ventilator takes a
 // worker silent for several intervals as gone.
 constexpr std::chrono::milliseconds kReadyInterval{1000};
+// A result the sink's status does not list as done after this long is sent
+// again: a sink that died and restarted lost it.
+constexpr std::chrono::seconds kResultAckTimeout{10};
+// Results kept for re-sending; beyond this the oldest are forgotten and
+// the ventilator's lease recovers their chunks.
+constexpr std::size_t kMaxUnackedResults = 256;
 // An idle worker says so at this interval, so a wrong endpoint shows.
 constexpr std::chrono::seconds kIdleLogInterval{30};
 
@@ -43,6 +50,7 @@ class Worker {
   void send_ready();
   void receive_status();
   void forward_results();
+  void resend_unacknowledged();
 
   const WorkerConfig& config_;
   zmq::context_t context_;
@@ -63,6 +71,12 @@ class Worker {
   bool complete_ = false;
   long long chunks_done_ = 0;
   std::int64_t tasks_received_ = 0;
+  struct SentResult {
+    std::string bytes;
+    std::chrono::steady_clock::time_point sent;
+  };
+  /// Results sent but not yet listed as done by the sink, by chunk id.
+  std::map<std::int64_t, SentResult> unacknowledged_;
   std::chrono::steady_clock::time_point next_ready_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
 };
@@ -173,6 +187,26 @@ void Worker::send_ready() {
   next_ready_ = std::chrono::steady_clock::now() + kReadyInterval;
 }
 
+void Worker::resend_unacknowledged() {
+  const auto now = std::chrono::steady_clock::now();
+  while (unacknowledged_.size() > kMaxUnackedResults) {
+    auto oldest = unacknowledged_.begin();
+    for (auto it = unacknowledged_.begin(); it != unacknowledged_.end(); ++it) {
+      if (it->second.sent < oldest->second.sent) oldest = it;
+    }
+    unacknowledged_.erase(oldest);
+  }
+  for (auto& [chunk, sent] : unacknowledged_) {
+    if (now - sent.sent < kResultAckTimeout || pending_results_.size() >= kMaxPendingResults) {
+      continue;
+    }
+    spdlog::info("run {}: sending chunk {} again: the sink has not listed it as done within {} s",
+                 run_id_, chunk, kResultAckTimeout.count());
+    pending_results_.push_back(sent.bytes);
+    sent.sent = now;
+  }
+}
+
 void Worker::receive_status() {
   zmq::message_t msg;
   while (status_.recv(msg, zmq::recv_flags::dontwait)) {
@@ -180,6 +214,12 @@ void Worker::receive_status() {
       const protocol::Status status = protocol::decode_status(msg.data(), msg.size());
       // A worker that has not yet seen a task belongs to whatever run the
       // sink serves.
+      if (status.run_id == run_id_) {
+        for (const protocol::ChunkRange& range : status.done_chunks) {
+          unacknowledged_.erase(unacknowledged_.lower_bound(range.begin),
+                                unacknowledged_.lower_bound(range.end));
+        }
+      }
       if (status.complete && (run_id_.empty() || status.run_id == run_id_)) {
         run_id_ = status.run_id;
         complete_ = true;
@@ -198,6 +238,14 @@ void Worker::forward_results() {
     pending_results_.emplace_back(static_cast<const char*>(msg.data()), msg.size());
     --outstanding_;
     ++chunks_done_;
+    try {
+      const protocol::Result result =
+          protocol::decode_result(pending_results_.back().data(), pending_results_.back().size());
+      unacknowledged_[result.chunk_id] = {pending_results_.back(),
+                                          std::chrono::steady_clock::now()};
+    } catch (const protocol::ProtocolError& error) {
+      spdlog::error("a solver thread produced an invalid result: {}", error.what());
+    }
   }
   while (!pending_results_.empty()) {
     if (!results_.send(zmq::buffer(pending_results_.front()), zmq::send_flags::dontwait)) break;
@@ -228,6 +276,7 @@ int Worker::run() {
     const long long finished_before = chunks_done_;
     forward_results();
     receive_status();
+    resend_unacknowledged();
     if (chunks_done_ != finished_before || std::chrono::steady_clock::now() >= next_ready_) {
       send_ready();
     }

@@ -27,6 +27,22 @@ Model resolve_model(const std::string& yaml, const std::string& source,
 
 }  // namespace
 
+std::string derive_run_id(const Model& model, std::int64_t chunk_size) {
+  constexpr std::uint64_t kOffsetBasis = 14695981039346656037ull;
+  constexpr std::uint64_t kPrime = 1099511628211ull;
+  const std::string text = model.source_text + '\0' + format_axis_spec(model.scan[0], model) +
+                           '\0' + format_axis_spec(model.scan[1], model) + '\0' +
+                           std::to_string(chunk_size);
+  std::uint64_t hash = kOffsetBasis;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= kPrime;
+  }
+  char digits[17];
+  std::snprintf(digits, sizeof digits, "%016llx", static_cast<unsigned long long>(hash));
+  return digits;
+}
+
 std::string format_axis_spec(const ScanAxis& axis, const Model& model) {
   const std::string variable =
       axis.variable == AxisVariable::temperature ? "T" : model.gases[axis.gas].name;

@@ -19,6 +19,12 @@ std::string format_axis_spec(const ScanAxis& axis, const Model& model);
 /// in every process and a row of map.csv in the sink.
 constexpr std::int64_t kMaxGridPoints = 10'000'000;
 
+/// Returns the run id of a map: 16 hex digits of a hash (64-bit FNV-1a) of
+/// the model text, both axes and the chunk size. A ventilator restarted
+/// with the same inputs gets the same id, so a sink that journals the run
+/// carries on with it.
+std::string derive_run_id(const Model& model, std::int64_t chunk_size);
+
 class RunPlan {
  public:
   /// Builds a plan from a model whose scan is already final.

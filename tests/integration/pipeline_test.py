@@ -75,22 +75,28 @@ class Pipeline:
             role, _, endpoint = line.partition("=")
             self.endpoints[role] = endpoint
 
-    def start_sink(self):
+    def start_sink(self, log="sink"):
+        """Starts a sink; a restarted sink binds the endpoints of the first."""
         endpoint_file = self.folder / "sink.endpoints"
+        results = self.endpoints.get("results", "tcp://127.0.0.1:*")
+        status = self.endpoints.get("status", "tcp://127.0.0.1:*")
+        endpoint_file.unlink(missing_ok=True)
         sink = self.start("mkmap-sink", [
             "--output", str(self.output), "--keys", str(self.keys),
-            "--results", "tcp://127.0.0.1:*", "--status", "tcp://127.0.0.1:*",
-            "--endpoint-file", str(endpoint_file), "--announce-time", "2"], "sink")
+            "--results", results, "--status", status,
+            "--endpoint-file", str(endpoint_file), "--announce-time", "2"], log)
         self.wait_for_file(endpoint_file, sink)
         self.read_endpoints(endpoint_file)
         return sink
 
-    def start_ventilator(self, *extra):
+    def start_ventilator(self, *extra, log="ventilator"):
+        """Starts a ventilator; a restarted one binds the endpoint of the first."""
         endpoint_file = self.folder / "ventilator.endpoints"
+        endpoint_file.unlink(missing_ok=True)
         ventilator = self.start("mkmap-ventilator", [
-            "--keys", str(self.keys), "--tasks", "tcp://127.0.0.1:*",
+            "--keys", str(self.keys), "--tasks", self.endpoints.get("tasks", "tcp://127.0.0.1:*"),
             "--sink", self.endpoints["results"], "--status", self.endpoints["status"],
-            "--endpoint-file", str(endpoint_file), *extra], "ventilator")
+            "--endpoint-file", str(endpoint_file), *extra], log)
         self.wait_for_file(endpoint_file, ventilator)
         self.read_endpoints(endpoint_file)
         return ventilator
@@ -110,19 +116,19 @@ class Pipeline:
         self.processes.append(process)
         return process
 
-    def done_points(self):
+    def done_points(self, log="sink"):
         """Returns the done count of the sink's latest progress line."""
-        lines = (self.folder / "sink.out").read_text().splitlines()
+        lines = (self.folder / f"{log}.out").read_text().splitlines()
         for line in reversed(lines):
             match = re.search(r": (\d+)/(\d+) points", line)
             if match:
                 return int(match.group(1))
         return 0
 
-    def wait_for_progress(self, points, timeout_s=60):
+    def wait_for_progress(self, points, timeout_s=60, log="sink"):
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self.done_points() >= points:
+            if self.done_points(log) >= points:
                 return
             time.sleep(0.1)
         raise Failure(f"the sink did not reach {points} points within {timeout_s} s")
@@ -323,6 +329,49 @@ def case_worker_frozen(pipeline):
           "the sink logged no duplicate after the frozen worker resumed")
 
 
+def case_sink_killed(pipeline):
+    reference = single_process_map(pipeline, FAULT_MAP)
+    pipeline.keygen("server")
+    pipeline.keygen("worker", "worker")
+    sink = pipeline.start_sink()
+    ventilator = pipeline.start_ventilator(*FAULT_MAP)
+    worker = pipeline.start_worker()
+    pipeline.wait_for_progress(500)
+    sink.send_signal(signal.SIGKILL)
+    sink.wait()
+    check(not (pipeline.output / "map.csv").exists(), "the killed sink wrote a map")
+
+    restarted = pipeline.start_sink(log="sink-restarted")
+    finish(pipeline, [restarted, ventilator, worker])
+    check_same_map(pipeline, reference)
+    check("resumed from" in pipeline.stderr(restarted), "the restarted sink did not resume")
+    check(not (pipeline.output / "journal.mkmap").exists(), "the journal is left after completion")
+
+
+def case_ventilator_killed(pipeline):
+    reference = single_process_map(pipeline, FAULT_MAP)
+    pipeline.keygen("server")
+    pipeline.keygen("worker", "worker")
+    sink = pipeline.start_sink()
+    ventilator = pipeline.start_ventilator(*FAULT_MAP)
+    worker = pipeline.start_worker()
+    pipeline.wait_for_progress(500)
+    ventilator.send_signal(signal.SIGKILL)
+    ventilator.wait()
+    done_at_kill = pipeline.done_points()
+
+    restarted = pipeline.start_ventilator(*FAULT_MAP, log="ventilator-restarted")
+    finish(pipeline, [sink, restarted, worker])
+    check_same_map(pipeline, reference)
+    # The restarted ventilator learns the done chunks from the sink and
+    # sends only the rest (plus the chunks in flight at the kill).
+    sent = re.findall(r"(\d+) chunks sent", pipeline.stderr(restarted))
+    check(sent, "the restarted ventilator logged no summary")
+    check(done_at_kill >= 500, f"only {done_at_kill} points were done at the kill")
+    check(int(sent[-1]) <= 500 - 100 + 10,
+          f"the restarted ventilator sent {sent[-1]} of 500 chunks although 100 were done")
+
+
 def case_workers_added(pipeline):
     reference = single_process_map(pipeline, FAULT_MAP)
     pipeline.keygen("server")
@@ -443,6 +492,8 @@ CASES = {
     "worker-killed": case_worker_killed,
     "workers-added": case_workers_added,
     "worker-frozen": case_worker_frozen,
+    "sink-killed": case_sink_killed,
+    "ventilator-killed": case_ventilator_killed,
     "chunk-given-up": case_chunk_given_up,
 }
 ARGS = None
