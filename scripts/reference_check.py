@@ -257,9 +257,9 @@ class Model:
                 "vibrational": [
                     float(v) for v in data.get("vibrational_temperatures", [])
                 ],
-                # NOTE: the key that turns the correction off is this
-                # checker's choice. A gas without it needs gas data.
-                "correction": bool(data.get("free_energy_correction", True)),
+                # "correction: false" turns the correction off, as in
+                # mkmap's model files; a gas without it needs gas data.
+                "correction": bool(data.get("correction", True)),
                 "has_data": "rotational_temperatures" in data
                 or "vibrational_temperatures" in data,
             }

@@ -281,7 +281,7 @@ product: CO
     def test_unknown_element_is_rejected(self):
         text = (self.MODEL % ("CO_g + *_s -> CO_s", "0", "-1")).replace(
             "gases:\n",
-            "gases:\n  Xe: {pressure: 0.1, free_energy_correction: false}\n",
+            "gases:\n  Xe: {pressure: 0.1, correction: false}\n",
         )
         with self.assertRaisesRegex(
             reference.InputError, "no atomic mass for element Xe"
