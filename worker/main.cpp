@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"mkmap worker: connects to a ventilator and a sink, solves the chunks it "
                "receives on its solver threads and sends the results to the sink; exits "
-               "when the sink announces that the run is complete."};
+               "when its run is complete, unless --persistent."};
   app.add_option("--tasks", config.tasks_endpoint, "the ventilator's tasks endpoint")
       ->capture_default_str();
   app.add_option("--results", config.results_endpoint, "the sink's results endpoint")
@@ -42,6 +42,9 @@ int main(int argc, char** argv) {
                  "failed handshakes in a row before the worker gives up")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  app.add_flag("--persistent", config.persistent,
+               "keep running after a run completes and serve the next run on the same "
+               "endpoints");
   app.add_flag("-v,--verbose", verbose, "log debug messages");
 
   try {

@@ -182,6 +182,12 @@ std::int64_t ChunkLedger::waiting() const noexcept {
   return chunk_count_ - done_ - static_cast<std::int64_t>(leased_.size());
 }
 
+std::vector<std::string> ChunkLedger::worker_ids() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, unused] : workers_) ids.push_back(id);
+  return ids;
+}
+
 std::vector<LedgerEvent> ChunkLedger::take_events() {
   std::vector<LedgerEvent> events;
   events.swap(events_);

@@ -84,6 +84,8 @@ class ChunkLedger {
   std::int64_t dispatched() const noexcept { return dispatched_; }
   std::int64_t given_up() const noexcept { return given_up_; }
   std::size_t workers() const noexcept { return workers_.size(); }
+  /// Routing ids of the workers heard from and not lost.
+  std::vector<std::string> worker_ids() const;
   /// Events from update_worker (joins) since the last call.
   std::vector<LedgerEvent> take_events();
 

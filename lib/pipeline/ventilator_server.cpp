@@ -40,6 +40,7 @@ class Ventilator {
   void handle_events(const std::vector<LedgerEvent>& events);
   void drop(const std::string& peer, const std::string& reason);
   void log_summary();
+  void tell_workers_complete();
 
   const VentilatorConfig& config_;
   zmq::context_t context_;
@@ -180,6 +181,25 @@ void Ventilator::handle_events(const std::vector<LedgerEvent>& events) {
   }
 }
 
+// Passes the sink's completion on to every worker directly, so that a
+// worker that missed the sink's status broadcast still stops.
+void Ventilator::tell_workers_complete() {
+  protocol::Status status;
+  status.run_id = plan_.run_id();
+  status.done_points = plan_.total_points();
+  status.total_points = plan_.total_points();
+  status.complete = true;
+  const std::string bytes = protocol::encode(status);
+  for (const std::string& worker : ledger_.worker_ids()) {
+    try {
+      tasks_.send(zmq::buffer(worker), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      tasks_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t&) {
+      // A worker that is gone needs no notice.
+    }
+  }
+}
+
 void Ventilator::log_summary() {
   drop_logs_ = 0;
   spdlog::info("run {}: {} of {} chunks done, {} in flight, {} waiting, {} workers, "
@@ -224,6 +244,8 @@ int Ventilator::run() {
       dispatch();
     }
   }
+
+  if (complete_) tell_workers_complete();
 
   // Messages still queued are moot once the run is complete or abandoned.
   // Dropping them at close also avoids a libzmq 4.3.4 abort (msg.cpp:414)

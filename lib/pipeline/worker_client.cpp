@@ -2,6 +2,7 @@
 
 #include <deque>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <spdlog/spdlog.h>
@@ -49,6 +50,7 @@ class Worker {
   void receive_task();
   void send_ready();
   void receive_status();
+  void handle_status(const protocol::Status& status);
   void forward_results();
   void resend_unacknowledged();
 
@@ -68,6 +70,7 @@ class Worker {
   int handshake_failures_ = 0;
   std::deque<std::string> pending_results_;
   std::string run_id_;
+  std::set<std::string> finished_runs_;
   bool complete_ = false;
   long long chunks_done_ = 0;
   std::int64_t tasks_received_ = 0;
@@ -154,12 +157,18 @@ std::optional<int> Worker::check_handshakes() {
 void Worker::receive_task() {
   zmq::message_t msg;
   if (!tasks_.recv(msg, zmq::recv_flags::dontwait)) return;
-  ++tasks_received_;
   try {
+    // The ventilator also passes on the sink's completion on this socket.
+    if (protocol::peek_type(msg.data(), msg.size()) == protocol::MessageType::status) {
+      handle_status(protocol::decode_status(msg.data(), msg.size()));
+      return;
+    }
+    ++tasks_received_;
     protocol::Task task = protocol::decode_task(msg.data(), msg.size());
     if (task.points.empty()) throw protocol::ProtocolError("task without points");
     if (run_id_ != task.run_id) {
       run_id_ = task.run_id;
+      finished_runs_.erase(run_id_);  // the same map started again
       spdlog::info("working on run {}", run_id_);
     }
     spdlog::debug("run {}: chunk {} (attempt {}) with {} points", task.run_id, task.chunk_id,
@@ -168,7 +177,7 @@ void Worker::receive_task() {
     last_activity_ = std::chrono::steady_clock::now();
     pool_->submit(std::move(task));
   } catch (const protocol::ProtocolError& error) {
-    spdlog::warn("dropped a task from {}: {}", config_.tasks_endpoint, error.what());
+    spdlog::warn("dropped a message from {}: {}", config_.tasks_endpoint, error.what());
   }
 }
 
@@ -211,24 +220,36 @@ void Worker::receive_status() {
   zmq::message_t msg;
   while (status_.recv(msg, zmq::recv_flags::dontwait)) {
     try {
-      const protocol::Status status = protocol::decode_status(msg.data(), msg.size());
-      // A worker that has not yet seen a task belongs to whatever run the
-      // sink serves.
-      if (status.run_id == run_id_) {
-        for (const protocol::ChunkRange& range : status.done_chunks) {
-          unacknowledged_.erase(unacknowledged_.lower_bound(range.begin),
-                                unacknowledged_.lower_bound(range.end));
-        }
-      }
-      if (status.complete && (run_id_.empty() || status.run_id == run_id_)) {
-        run_id_ = status.run_id;
-        complete_ = true;
-      }
+      handle_status(protocol::decode_status(msg.data(), msg.size()));
     } catch (const protocol::ProtocolError& error) {
       spdlog::warn("dropped a status message from {}: {}", config_.status_endpoint,
                    error.what());
     }
   }
+}
+
+void Worker::handle_status(const protocol::Status& status) {
+  if (status.run_id == run_id_) {
+    for (const protocol::ChunkRange& range : status.done_chunks) {
+      unacknowledged_.erase(unacknowledged_.lower_bound(range.begin),
+                            unacknowledged_.lower_bound(range.end));
+    }
+  }
+  // A worker that has not yet seen a task belongs to whatever run the sink
+  // serves.
+  const bool mine = run_id_.empty() || status.run_id == run_id_;
+  if (!status.complete || !mine || finished_runs_.count(status.run_id) != 0) return;
+
+  finished_runs_.insert(status.run_id);
+  if (!config_.persistent) {
+    run_id_ = status.run_id;
+    complete_ = true;
+    return;
+  }
+  spdlog::info("run {} complete after {} chunks from this worker; waiting for the next run",
+               status.run_id, chunks_done_);
+  run_id_.clear();
+  unacknowledged_.clear();
 }
 
 void Worker::forward_results() {

@@ -22,6 +22,9 @@ struct WorkerConfig {
   std::filesystem::path server_key_file = "keys/server.key";
   /// Give up after this many failed handshakes in a row.
   int max_handshake_failures = 5;
+  /// Keep serving after a run completes, for the next run on the same
+  /// endpoints, instead of exiting.
+  bool persistent = false;
 };
 
 /// Process exit codes of the worker.
@@ -32,7 +35,8 @@ enum WorkerExit : int {
   kWorkerStopped = 130,
 };
 
-/// Runs the worker until the sink announces completion of its run.
+/// Runs the worker until its run completes (unless persistent) or a stop
+/// signal arrives.
 /// Returns a WorkerExit code. Throws: on set-up errors (keys, endpoints).
 int run_worker(const WorkerConfig& config);
 

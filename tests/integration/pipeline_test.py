@@ -372,6 +372,51 @@ def case_ventilator_killed(pipeline):
           f"the restarted ventilator sent {sent[-1]} of 500 chunks although 100 were done")
 
 
+# Every process must exit this soon after SIGINT or SIGTERM [s].
+STOP_TIMEOUT_S = 5
+
+
+def case_stop_without_sink(pipeline):
+    pipeline.keygen("server")
+    pipeline.keygen("worker", "worker")
+    sink = pipeline.start_sink()
+    ventilator = pipeline.start_ventilator(*FAULT_MAP)
+    workers = [pipeline.start_worker(), pipeline.start_worker()]
+    pipeline.wait_for_progress(100)
+    sink.send_signal(signal.SIGKILL)
+    sink.wait()
+
+    for process in [ventilator, *workers]:
+        process.send_signal(signal.SIGTERM)
+    for process in [ventilator, *workers]:
+        code = pipeline.wait(process, STOP_TIMEOUT_S)
+        check(code == 130, f"{process.log} exited with {code} after SIGTERM, expected 130")
+
+
+def case_persistent_worker(pipeline):
+    pipeline.keygen("server")
+    pipeline.keygen("worker", "worker")
+    sink = pipeline.start_sink()
+    ventilator = pipeline.start_ventilator()
+    worker = pipeline.start_worker(extra=["--persistent"])
+    finish(pipeline, [sink, ventilator])
+    check(worker.poll() is None, "the persistent worker exited after its first run")
+
+    # A second run on the same endpoints, with another map.
+    pipeline.output = pipeline.folder / "out-2"
+    second_sink = pipeline.start_sink(log="sink-2")
+    second = pipeline.start_ventilator("--x", "CO:1e-5:0.5:5", log="ventilator-2")
+    finish(pipeline, [second_sink, second])
+    check_complete_map(pipeline, points=50)
+    check(worker.poll() is None, "the persistent worker exited after its second run")
+    check(pipeline.stderr(worker).count("waiting for the next run") == 2,
+          "the persistent worker did not report both runs complete")
+
+    worker.send_signal(signal.SIGINT)
+    code = pipeline.wait(worker, STOP_TIMEOUT_S)
+    check(code == 130, f"the persistent worker exited with {code} after SIGINT, expected 130")
+
+
 def case_workers_added(pipeline):
     reference = single_process_map(pipeline, FAULT_MAP)
     pipeline.keygen("server")
@@ -494,6 +539,8 @@ CASES = {
     "worker-frozen": case_worker_frozen,
     "sink-killed": case_sink_killed,
     "ventilator-killed": case_ventilator_killed,
+    "stop-without-sink": case_stop_without_sink,
+    "persistent-worker": case_persistent_worker,
     "chunk-given-up": case_chunk_given_up,
 }
 ARGS = None
