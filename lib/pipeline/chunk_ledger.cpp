@@ -74,6 +74,7 @@ std::optional<Dispatch> ChunkLedger::next_dispatch(LedgerClock::time_point now) 
 
   Chunk& record = chunks_[*chunk];
   if (record.attempts > 0 && !backup) ++redispatched_;
+  if (backup) ++backups_;
   record.state = State::leased;
   record.attempts += 1;
   record.leases.push_back({best->first, record.attempts, now, now + config_.lease_time});

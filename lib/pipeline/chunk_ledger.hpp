@@ -80,6 +80,7 @@ class ChunkLedger {
   std::int64_t in_flight() const noexcept { return static_cast<std::int64_t>(leased_.size()); }
   std::int64_t waiting() const noexcept;
   std::int64_t redispatched() const noexcept { return redispatched_; }
+  std::int64_t backups() const noexcept { return backups_; }
   /// Chunks sent so far, re-dispatches and backups included.
   std::int64_t dispatched() const noexcept { return dispatched_; }
   std::int64_t given_up() const noexcept { return given_up_; }
@@ -128,6 +129,7 @@ class ChunkLedger {
   std::int64_t done_ = 0;
   std::int64_t redispatched_ = 0;
   std::int64_t dispatched_ = 0;
+  std::int64_t backups_ = 0;
   std::int64_t given_up_ = 0;
 };
 

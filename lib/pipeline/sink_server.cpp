@@ -84,6 +84,7 @@ class Sink {
   std::unique_ptr<MapAssembler> map_;
   std::unique_ptr<Journal> journal_;
   bool replaying_ = false;
+  protocol::DispatchStats dispatch_stats_;
   std::map<std::string, int> worker_threads_;
   std::int64_t duplicates_ = 0;
   std::int64_t rejected_ = 0;
@@ -240,6 +241,10 @@ void Sink::handle_bytes(const std::string& bytes, const std::string& peer) {
         if (!from_ventilator(peer)) return reject(peer, "only the ventilator gives up chunks");
         handle_give_up(protocol::decode_give_up(bytes.data(), bytes.size()), bytes);
         break;
+      case protocol::MessageType::dispatch_stats:
+        if (!from_ventilator(peer)) return reject(peer, "only the ventilator sends dispatch counts");
+        dispatch_stats_ = protocol::decode_dispatch_stats(bytes.data(), bytes.size());
+        break;
       case protocol::MessageType::result:
         handle_result(protocol::decode_result(bytes.data(), bytes.size()), peer, bytes);
         break;
@@ -286,13 +291,18 @@ void Sink::report_progress() {
   int threads = 0;
   for (const auto& [worker, count] : worker_threads_) threads += count;
 
-  char line[512];
+  char line[640];
   std::snprintf(line, sizeof line,
                 "run %s: %lld/%lld points (%.1f%%), %.1f points/s, ETA %s, workers %zu "
-                "(%d threads), failed %lld, duplicates %lld, rejected %lld",
+                "(%d threads), in flight %lld chunks, re-dispatched %lld, backups %lld, "
+                "given up %lld, failed points %lld, duplicates %lld, rejected %lld",
                 plan_->run_id().c_str(), static_cast<long long>(done),
                 static_cast<long long>(total), 100.0 * done / total, rate,
                 format_duration(eta).c_str(), worker_threads_.size(), threads,
+                static_cast<long long>(dispatch_stats_.in_flight),
+                static_cast<long long>(dispatch_stats_.redispatched),
+                static_cast<long long>(dispatch_stats_.backups),
+                static_cast<long long>(dispatch_stats_.given_up),
                 static_cast<long long>(map_->done_points() - map_->converged_points()),
                 static_cast<long long>(duplicates_), static_cast<long long>(rejected_));
   progress_(line);

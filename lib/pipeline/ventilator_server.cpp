@@ -19,6 +19,8 @@ constexpr std::chrono::milliseconds kPollTimeout{100};
 // The run announcement is repeated until the sink's status shows the run.
 constexpr std::chrono::milliseconds kAnnounceInterval{1000};
 constexpr std::chrono::milliseconds kSummaryInterval{10000};
+// The sink's progress line shows the ventilator's counts at this pace.
+constexpr std::chrono::milliseconds kStatsInterval{1000};
 // At most this many dropped-message warnings per summary interval.
 constexpr int kMaxDropLogsPerInterval = 5;
 
@@ -41,6 +43,7 @@ class Ventilator {
   void drop(const std::string& peer, const std::string& reason);
   void log_summary();
   void tell_workers_complete();
+  void send_stats();
 
   const VentilatorConfig& config_;
   zmq::context_t context_;
@@ -200,13 +203,20 @@ void Ventilator::tell_workers_complete() {
   }
 }
 
+void Ventilator::send_stats() {
+  const protocol::DispatchStats stats{plan_.run_id(), ledger_.in_flight(), ledger_.redispatched(),
+                                      ledger_.backups(), ledger_.given_up()};
+  const std::string bytes = protocol::encode(stats);
+  sink_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+}
+
 void Ventilator::log_summary() {
   drop_logs_ = 0;
   spdlog::info("run {}: {} of {} chunks done, {} in flight, {} waiting, {} workers, "
-               "{} chunks sent, {} re-dispatched, {} given up, {} messages dropped",
+               "{} chunks sent, {} re-dispatched, {} backups, {} given up, {} messages dropped",
                plan_.run_id(), ledger_.done(), plan_.chunk_count(), ledger_.in_flight(),
                ledger_.waiting(), ledger_.workers(), ledger_.dispatched(), ledger_.redispatched(),
-               ledger_.given_up(), dropped_);
+               ledger_.backups(), ledger_.given_up(), dropped_);
 }
 
 int Ventilator::run() {
@@ -215,6 +225,7 @@ int Ventilator::run() {
   const auto started = Clock::now();
   auto next_announce = started;
   auto next_summary = started + kSummaryInterval;
+  auto next_stats = started;
 
   while (!stop_requested() && !complete_) {
     const auto now = Clock::now();
@@ -228,6 +239,10 @@ int Ventilator::run() {
                       config_.sink_timeout.count() / 1000);
         return 1;
       }
+    }
+    if (acknowledged_ && now >= next_stats) {
+      send_stats();
+      next_stats = now + kStatsInterval;
     }
     if (now >= next_summary) {
       log_summary();

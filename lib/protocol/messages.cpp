@@ -262,6 +262,17 @@ std::string encode(const GiveUp& give_up) {
   return to_string(buffer);
 }
 
+std::string encode(const DispatchStats& stats) {
+  msgpack::sbuffer buffer;
+  Packer packer(buffer);
+  pack_header(packer, MessageType::dispatch_stats, stats.run_id, 4);
+  packer.pack(stats.in_flight);
+  packer.pack(stats.redispatched);
+  packer.pack(stats.backups);
+  packer.pack(stats.given_up);
+  return to_string(buffer);
+}
+
 MessageType peek_type(const void* data, std::size_t size) {
   const msgpack::object_handle handle = unpack_whole(data, size);
   Fields message(handle.get(), "message");
@@ -271,7 +282,8 @@ MessageType peek_type(const void* data, std::size_t size) {
     throw ProtocolError("protocol version " + std::to_string(version) + ", expected " +
                         std::to_string(kVersion));
   }
-  const auto type = message.integer(1, 1, static_cast<std::int64_t>(MessageType::give_up));
+  const auto type =
+      message.integer(1, 1, static_cast<std::int64_t>(MessageType::dispatch_stats));
   return static_cast<MessageType>(type);
 }
 
@@ -364,6 +376,18 @@ GiveUp decode_give_up(const void* data, std::size_t size) {
   give_up.attempts = static_cast<std::int32_t>(message.integer(4, 1, kMaxInt32));
   give_up.reason = message.text(5);
   return give_up;
+}
+
+DispatchStats decode_dispatch_stats(const void* data, std::size_t size) {
+  const msgpack::object_handle handle = unpack_whole(data, size);
+  const Fields message = open_message(handle.get(), MessageType::dispatch_stats, 4);
+  DispatchStats stats;
+  stats.run_id = message.text(2);
+  stats.in_flight = message.integer(3, 0, kMaxInt64);
+  stats.redispatched = message.integer(4, 0, kMaxInt64);
+  stats.backups = message.integer(5, 0, kMaxInt64);
+  stats.given_up = message.integer(6, 0, kMaxInt64);
+  return stats;
 }
 
 std::int64_t chunk_count(std::int64_t total_points, std::int64_t chunk_size) {

@@ -30,6 +30,7 @@ enum class MessageType : std::uint8_t {
   status = 4,   ///< sink -> everyone
   ready = 5,    ///< worker -> ventilator: free slots, also a heartbeat
   give_up = 6,  ///< ventilator -> sink: a chunk that keeps failing
+  dispatch_stats = 7,  ///< ventilator -> sink: counts for the progress line
 };
 
 /// Most ranges of done chunks one status message carries; a more
@@ -91,6 +92,16 @@ struct Status {
   std::vector<ChunkRange> done_chunks;
 };
 
+/// The ventilator's counts, sent to the sink once a second so that the
+/// progress line shows them.
+struct DispatchStats {
+  std::string run_id;
+  std::int64_t in_flight = 0;      ///< chunks leased and not done
+  std::int64_t redispatched = 0;   ///< chunks sent again after a failure
+  std::int64_t backups = 0;        ///< chunks sent again as backups
+  std::int64_t given_up = 0;       ///< chunks given up
+};
+
 /// A worker's offer of work capacity, sent at start, after every finished
 /// chunk and once a second as a heartbeat.
 struct Ready {
@@ -120,6 +131,7 @@ std::string encode(const Run& run);
 std::string encode(const Status& status);
 std::string encode(const Ready& ready);
 std::string encode(const GiveUp& give_up);
+std::string encode(const DispatchStats& stats);
 
 /// Returns the type of an encoded message after checking its header.
 /// Throws: ProtocolError when the bytes are no mkmap message of this version.
@@ -133,6 +145,7 @@ Run decode_run(const void* data, std::size_t size);
 Status decode_status(const void* data, std::size_t size);
 Ready decode_ready(const void* data, std::size_t size);
 GiveUp decode_give_up(const void* data, std::size_t size);
+DispatchStats decode_dispatch_stats(const void* data, std::size_t size);
 
 /// Returns the number of chunks of chunk_size points that cover total points.
 std::int64_t chunk_count(std::int64_t total_points, std::int64_t chunk_size);

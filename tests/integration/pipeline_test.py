@@ -305,6 +305,10 @@ def case_worker_killed(pipeline):
     check_same_map(pipeline, reference)
     log = pipeline.stderr(ventilator)
     check("went silent" in log, "the ventilator did not notice the killed worker")
+    progress = (pipeline.folder / "sink.out").read_text()
+    redispatched = [int(n) for n in re.findall(r"re-dispatched (\d+)", progress)]
+    check(redispatched and max(redispatched) >= 1,
+          f"the progress log never shows a re-dispatched chunk: {progress[-600:]}")
 
 
 def case_worker_frozen(pipeline):

@@ -378,7 +378,9 @@ std::vector<std::pair<MessageType, std::string>> sample_encodings() {
           {MessageType::run, protocol::encode(run)},
           {MessageType::status, protocol::encode(status)},
           {MessageType::ready, protocol::encode(ready)},
-          {MessageType::give_up, protocol::encode(give_up)}};
+          {MessageType::give_up, protocol::encode(give_up)},
+          {MessageType::dispatch_stats,
+           protocol::encode(protocol::DispatchStats{"run-1", 3, 2, 1, 0})}};
 }
 
 Decoder decoder_for(MessageType type) {
@@ -395,6 +397,10 @@ Decoder decoder_for(MessageType type) {
       return [](const void* data, std::size_t size) { protocol::decode_ready(data, size); };
     case MessageType::give_up:
       return [](const void* data, std::size_t size) { protocol::decode_give_up(data, size); };
+    case MessageType::dispatch_stats:
+      return [](const void* data, std::size_t size) {
+        protocol::decode_dispatch_stats(data, size);
+      };
   }
   FAIL("no decoder for message type " << static_cast<int>(type));
   return {};
@@ -576,7 +582,7 @@ TEST_CASE("peek type of each message", "[protocol]") {
 TEST_CASE("peek type rejects bad headers", "[protocol]") {
   const std::vector<RejectCase> cases = {
       {"type 0", pack_message(replaced(status_fields(), kTypeField, value(0)))},
-      {"type 7", pack_message(replaced(status_fields(), kTypeField, value(7)))},
+      {"type 8", pack_message(replaced(status_fields(), kTypeField, value(8)))},
       {"type 256", pack_message(replaced(status_fields(), kTypeField, value(256)))},
       {"type as string", pack_message(replaced(status_fields(), kTypeField, text("4")))},
       {"version 2", pack_message(replaced(status_fields(), kVersionField, value(2)))},
@@ -597,7 +603,7 @@ TEST_CASE("decoders reject other message types", "[protocol]") {
   for (const auto& [type, bytes] : sample_encodings()) {
     for (const MessageType other :
          {MessageType::task, MessageType::result, MessageType::run, MessageType::status,
-          MessageType::ready, MessageType::give_up}) {
+          MessageType::ready, MessageType::give_up, MessageType::dispatch_stats}) {
       if (other == type) continue;
       INFO("message type " << static_cast<int>(type) << " given to the decoder of type "
                            << static_cast<int>(other));
@@ -862,6 +868,20 @@ TEST_CASE("status keeps at most the range limit", "[protocol]") {
   const protocol::Status decoded = protocol::decode_status(bytes.data(), bytes.size());
 
   CHECK(decoded.done_chunks.size() == protocol::kMaxDoneRanges);
+}
+
+TEST_CASE("dispatch stats round trip", "[protocol]") {
+  const protocol::DispatchStats stats{"run-5", 12, 3, 2, 1};
+  const std::string bytes = protocol::encode(stats);
+
+  const protocol::DispatchStats decoded =
+      protocol::decode_dispatch_stats(bytes.data(), bytes.size());
+
+  CHECK(decoded.run_id == stats.run_id);
+  CHECK(decoded.in_flight == stats.in_flight);
+  CHECK(decoded.redispatched == stats.redispatched);
+  CHECK(decoded.backups == stats.backups);
+  CHECK(decoded.given_up == stats.given_up);
 }
 
 TEST_CASE("ready and give up round trip", "[protocol]") {
