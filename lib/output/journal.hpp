@@ -9,7 +9,7 @@
 
 namespace mkmap {
 
-/// What a journal file holds.
+/// The records read back from a journal file.
 struct JournalContents {
   std::vector<std::string> records;
   /// True when the last record was cut short (the sink died mid-write);

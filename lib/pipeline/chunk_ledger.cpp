@@ -79,7 +79,7 @@ std::optional<Dispatch> ChunkLedger::next_dispatch(LedgerClock::time_point now) 
   record.attempts += 1;
   record.leases.push_back({best->first, record.attempts, now, now + config_.lease_time});
   leased_.insert(*chunk);
-  best->second.held.insert(*chunk);
+  best->second.leased_chunks.insert(*chunk);
   best->second.tasks_sent += 1;
   ++dispatched_;
   return Dispatch{best->first, best->second.name, *chunk, record.attempts, backup};
@@ -117,7 +117,7 @@ void ChunkLedger::fail(std::int64_t chunk, LedgerEvent event, std::vector<Ledger
 void ChunkLedger::drop_worker(const std::string& worker) {
   const auto found = workers_.find(worker);
   if (found == workers_.end()) return;
-  for (std::int64_t chunk : found->second.held) {
+  for (std::int64_t chunk : found->second.leased_chunks) {
     release(chunk, worker);
     if (chunks_[chunk].state == State::waiting) queue_.push_front(chunk);
   }
@@ -131,7 +131,7 @@ void ChunkLedger::mark_done(const std::vector<protocol::ChunkRange>& ranges) {
       if (record.state == State::done) continue;
       for (const Lease& lease : record.leases) {
         const auto holder = workers_.find(lease.worker);
-        if (holder != workers_.end()) holder->second.held.erase(chunk);
+        if (holder != workers_.end()) holder->second.leased_chunks.erase(chunk);
       }
       record.leases.clear();
       record.state = State::done;
@@ -150,10 +150,10 @@ std::vector<LedgerEvent> ChunkLedger::expire(LedgerClock::time_point now) {
       continue;
     }
     const std::string name = it->second.name;
-    const std::set<std::int64_t> held = it->second.held;
+    const std::set<std::int64_t> leased_chunks = it->second.leased_chunks;
     events.push_back({LedgerEvent::Kind::worker_lost, name, -1, 0,
-                      std::to_string(held.size()) + " chunks held"});
-    for (std::int64_t chunk : held) {
+                      std::to_string(leased_chunks.size()) + " chunks leased"});
+    for (std::int64_t chunk : leased_chunks) {
       const std::int32_t attempt = chunks_[chunk].attempts;
       release(chunk, it->first);
       fail(chunk, {LedgerEvent::Kind::worker_lost, name, chunk, attempt,
@@ -171,7 +171,7 @@ std::vector<LedgerEvent> ChunkLedger::expire(LedgerClock::time_point now) {
   for (const auto& [chunk, lease] : expired) {
     const auto holder = workers_.find(lease.worker);
     const std::string name = holder != workers_.end() ? holder->second.name : "?";
-    if (holder != workers_.end()) holder->second.held.erase(chunk);
+    if (holder != workers_.end()) holder->second.leased_chunks.erase(chunk);
     release(chunk, lease.worker);
     fail(chunk, {LedgerEvent::Kind::lease_expired, name, chunk, lease.attempt,
                  "lease of worker " + name + " expired"}, events);

@@ -110,7 +110,7 @@ class ChunkLedger {
     std::int64_t tasks_received = 0;
     std::int64_t tasks_sent = 0;
     LedgerClock::time_point last_seen;
-    std::set<std::int64_t> held;
+    std::set<std::int64_t> leased_chunks;
   };
 
   std::int64_t available(const Worker& worker) const;

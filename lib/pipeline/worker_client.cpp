@@ -34,7 +34,8 @@ constexpr std::chrono::seconds kResultAckTimeout{10};
 // Results kept for re-sending; beyond this the oldest are forgotten and
 // the ventilator's lease recovers their chunks.
 constexpr std::size_t kMaxUnackedResults = 256;
-// An idle worker says so at this interval, so a wrong endpoint shows.
+// An idle worker logs that it waits at this interval, so that a wrong
+// endpoint shows.
 constexpr std::chrono::seconds kIdleLogInterval{30};
 
 class Worker {
