@@ -4,7 +4,8 @@
 Runs the same map twice on loopback, each with a sink, a ventilator and two
 one-thread workers: once undisturbed, once with one worker killed (SIGKILL)
 at 30 % progress and a new worker added at 50 %. Prints both wall times,
-their ratio and the ventilator's re-dispatch count.
+their ratio, the ventilator's re-dispatch count and how soon the added
+worker got its first task.
 """
 
 import argparse
@@ -82,7 +83,24 @@ def run(build, folder, keys, axes, faults):
 
     meta = json.loads((folder / "out" / "map.json").read_text())
     summary = re.findall(r"(\d+) re-dispatched", (folder / "ventilator.err").read_text())
-    return wall_s, int(summary[-1]) if summary else 0, meta["counts"]
+    counts = dict(meta["counts"])
+    if faults:
+        counts["added_worker_first_task_s"] = first_task_latency(folder / "worker-3.err")
+    return wall_s, int(summary[-1]) if summary else 0, counts
+
+
+def first_task_latency(log):
+    """Returns the time [s] from a worker's start line to its first task."""
+    stamps = {}
+    for line in log.read_text().splitlines():
+        for key, text in (("start", "solver threads"), ("task", "working on run")):
+            if text in line and key not in stamps:
+                clock = line.split(" ")[1]
+                hours, minutes, seconds = clock.split(":")
+                stamps[key] = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    if len(stamps) < 2:
+        return float("nan")
+    return stamps["task"] - stamps["start"]
 
 
 def axes_points(axes):
@@ -122,6 +140,8 @@ def main():
           f"{fault_counts['converged']}, re-dispatched chunks {redispatched}, "
           f"duplicate chunks {fault_counts['duplicate_chunks']}")
     print(f"ratio with faults / without: {fault_s / clean_s:.2f}")
+    print("added worker: first task "
+          f"{1000 * fault_counts['added_worker_first_task_s']:.0f} ms after its start line")
     return 0
 
 
