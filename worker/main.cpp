@@ -45,6 +45,12 @@ int main(int argc, char** argv) {
   app.add_flag("--persistent", config.persistent,
                "keep running after a run completes and serve the next run on the same "
                "endpoints");
+  long idle_timeout_s = config.idle_timeout.count();
+  app.add_option("--idle-timeout", idle_timeout_s,
+                 "seconds [s] without a message from the ventilator or the sink after which a "
+                 "worker that is not --persistent exits with status 0; 0 waits forever")
+      ->check(CLI::Range(0L, 31536000L))
+      ->capture_default_str();
   app.add_flag("-v,--verbose", verbose, "log debug messages");
 
   try {
@@ -58,6 +64,7 @@ int main(int argc, char** argv) {
   config.curve = !no_curve;
   config.key_file = key_file;
   config.server_key_file = server_key_file;
+  config.idle_timeout = std::chrono::seconds(idle_timeout_s);
 
   try {
     return mkmap::run_worker(config);

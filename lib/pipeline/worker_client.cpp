@@ -83,10 +83,21 @@ class Worker {
   std::map<std::int64_t, SentResult> unacknowledged_;
   std::chrono::steady_clock::time_point next_ready_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
+  /// Last message from the ventilator or the sink.
+  std::chrono::steady_clock::time_point last_heard_ = std::chrono::steady_clock::now();
+  bool idle_timed_out_ = false;
 };
 
 void Worker::log_if_idle() {
   const auto now = std::chrono::steady_clock::now();
+  if (!config_.persistent && config_.idle_timeout.count() > 0 && outstanding_ == 0 &&
+      now - last_heard_ >= config_.idle_timeout) {
+    spdlog::info("nothing heard from the ventilator ({}) or the sink ({}) for {} s; the run is "
+                 "over or unreachable, so the worker exits",
+                 config_.tasks_endpoint, config_.status_endpoint, config_.idle_timeout.count());
+    idle_timed_out_ = true;
+    return;
+  }
   if (outstanding_ > 0 || now - last_activity_ < kIdleLogInterval) return;
   spdlog::info("no task from {} in the last {} s; still waiting (check that the ventilator "
                "runs and that --tasks names its endpoint)",
@@ -158,6 +169,7 @@ std::optional<int> Worker::check_handshakes() {
 void Worker::receive_task() {
   zmq::message_t msg;
   if (!tasks_.recv(msg, zmq::recv_flags::dontwait)) return;
+  last_heard_ = std::chrono::steady_clock::now();
   try {
     // The ventilator also passes on the sink's completion on this socket.
     if (protocol::peek_type(msg.data(), msg.size()) == protocol::MessageType::status) {
@@ -220,6 +232,7 @@ void Worker::resend_unacknowledged() {
 void Worker::receive_status() {
   zmq::message_t msg;
   while (status_.recv(msg, zmq::recv_flags::dontwait)) {
+    last_heard_ = std::chrono::steady_clock::now();
     try {
       handle_status(protocol::decode_status(msg.data(), msg.size()));
     } catch (const protocol::ProtocolError& error) {
@@ -285,7 +298,7 @@ int Worker::run() {
 
   std::optional<int> handshake_exit;
   send_ready();
-  while (!stop_requested() && !complete_) {
+  while (!stop_requested() && !complete_ && !idle_timed_out_) {
     std::vector<zmq::pollitem_t> items = {{tasks_.handle(), 0, ZMQ_POLLIN, 0},
                                           {solver_results_.handle(), 0, ZMQ_POLLIN, 0},
                                           {status_.handle(), 0, ZMQ_POLLIN, 0}};
@@ -312,6 +325,7 @@ int Worker::run() {
     socket->set(zmq::sockopt::linger, 0);
   }
   if (handshake_exit) return *handshake_exit;
+  if (idle_timed_out_) return kWorkerDone;
   if (complete_) {
     spdlog::info("run {} complete after {} chunks from this worker; worker exits", run_id_,
                  chunks_done_);

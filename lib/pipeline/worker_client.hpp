@@ -2,6 +2,7 @@
 // The worker: offers its free slots to the ventilator, solves the chunks it
 // receives on a pool of solver threads and pushes the results to the sink.
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -25,6 +26,9 @@ struct WorkerConfig {
   /// Keep serving after a run completes, for the next run on the same
   /// endpoints, instead of exiting.
   bool persistent = false;
+  /// A worker that is not persistent exits with status 0 after hearing
+  /// nothing from the ventilator or the sink for this long; 0 waits forever.
+  std::chrono::seconds idle_timeout{600};
 };
 
 /// Process exit codes of the worker.

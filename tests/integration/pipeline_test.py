@@ -198,6 +198,13 @@ def case_full(pipeline):
     check("100/100 points" in progress, f"no final progress line in: {progress}")
     check("complete" in progress, "the progress log does not report completion")
 
+    # A worker that starts after the run is over gives up waiting.
+    late = pipeline.start_worker(extra=["--idle-timeout", "2"])
+    code = pipeline.wait(late, 20)
+    check(code == 0, f"a worker after the run exited with {code}: {pipeline.stderr(late)}")
+    check("nothing heard from the ventilator" in pipeline.stderr(late),
+          "the idle worker did not say why it exits")
+
 
 def case_late_worker(pipeline):
     pipeline.keygen("server")
