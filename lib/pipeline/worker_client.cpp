@@ -147,6 +147,13 @@ std::optional<int> Worker::check_handshakes() {
                         endpoint, fingerprint_, event->value);
           return kWorkerKeyRejected;
         case transport::HandshakeEventKind::failed_protocol:
+          // libzmq 4.3.4 does not reconnect after a protocol error, such as a
+          // server without CURVE, so no further tries would follow.
+          spdlog::error("giving up: the handshake with {} failed with protocol error 0x{:x}, "
+                        "which libzmq does not retry; check that the server uses CURVE (no "
+                        "--no-curve) and that --server-key is its public key",
+                        endpoint, event->value);
+          return kWorkerHandshakeFailing;
         case transport::HandshakeEventKind::failed_no_detail:
           ++handshake_failures_;
           spdlog::warn("handshake with {} failed ({}), {} of {} tries; check that --server-key "
@@ -154,7 +161,8 @@ std::optional<int> Worker::check_handshakes() {
                        endpoint, transport::to_string(event->kind), handshake_failures_,
                        config_.max_handshake_failures);
           if (handshake_failures_ >= config_.max_handshake_failures) {
-            spdlog::error("giving up: the handshake with {} keeps failing", endpoint);
+            spdlog::error("giving up: the handshake with {} keeps failing; check that "
+                          "--server-key is the server's public key", endpoint);
             return kWorkerHandshakeFailing;
           }
           break;
