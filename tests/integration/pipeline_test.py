@@ -101,7 +101,7 @@ class Pipeline:
         self.read_endpoints(endpoint_file)
         return ventilator
 
-    def start_worker(self, name="worker", threads=1, env=None, extra=()):
+    def start_worker(self, name="worker", threads=1, env=None, extra=(), server_key=None):
         log = f"{name}-{len(self.processes)}"
         out = open(self.folder / f"{log}.out", "w")
         err = open(self.folder / f"{log}.err", "w")
@@ -110,7 +110,7 @@ class Pipeline:
             "--tasks", self.endpoints["tasks"], "--results", self.endpoints["results"],
             "--status", self.endpoints["status"], "--threads", str(threads),
             "--key", str(self.keys / f"{name}.key_secret"),
-            "--server-key", str(self.keys / "server.key"), *extra],
+            "--server-key", str(server_key or self.keys / "server.key"), *extra],
             stdout=out, stderr=err, env={**os.environ, **(env or {})})
         process.log = log
         self.processes.append(process)
@@ -244,6 +244,77 @@ def case_unauthorized_worker(pipeline):
     for process in [sink, ventilator, worker]:
         code = pipeline.wait(process)
         check(code == 0, f"{process.log} exited with {code}: {pipeline.stderr(process)[-2000:]}")
+    _, meta = check_complete_map(pipeline)
+    check(meta["counts"]["workers"] == 1, f"workers seen: {meta['counts']['workers']}")
+
+
+# Exit code of a worker whose handshake keeps failing.
+HANDSHAKE_FAILING_EXIT = 4
+# Generous bound for a worker to give up on a server it cannot talk to [s];
+# it usually takes well under a second.
+GIVE_UP_TIMEOUT_S = 30
+
+
+def check_worker_gives_up(pipeline, worker, *hints):
+    """Checks that a worker exits on failed handshakes, naming an endpoint and what to check."""
+    code = pipeline.wait(worker, GIVE_UP_TIMEOUT_S)
+    message = pipeline.stderr(worker)
+    check(code == HANDSHAKE_FAILING_EXIT,
+          f"{worker.log} exited with {code}, expected {HANDSHAKE_FAILING_EXIT}: {message}")
+    check("giving up" in message, f"{worker.log} does not say that it gives up: {message}")
+    endpoints = [pipeline.endpoints[role] for role in ("tasks", "results", "status")]
+    check(any(endpoint in message for endpoint in endpoints),
+          f"{worker.log} names no endpoint: {message}")
+    for hint in hints:
+        check(hint in message, f"{worker.log} does not say to check '{hint}': {message}")
+    check("working on run" not in message, f"{worker.log} received a task")
+
+
+def case_wrong_server_key(pipeline):
+    pipeline.keygen("server")
+    pipeline.keygen("worker", "worker")
+    other_keys = pipeline.folder / "other-keys"
+    result = subprocess.run([pipeline.binary("mkmap-keygen"), "server", "--dir", str(other_keys)],
+                            capture_output=True, text=True, timeout=30)
+    check(result.returncode == 0, f"mkmap-keygen server failed: {result.stderr}")
+    sink = pipeline.start_sink()
+    ventilator = pipeline.start_ventilator()
+
+    misled = pipeline.start_worker(server_key=other_keys / "server.key")
+    check_worker_gives_up(pipeline, misled, "--server-key")
+
+    worker = pipeline.start_worker()
+    finish(pipeline, [sink, ventilator, worker])
+    _, meta = check_complete_map(pipeline)
+    check(meta["counts"]["workers"] == 1, f"workers seen: {meta['counts']['workers']}")
+
+
+def case_no_curve_server(pipeline):
+    pipeline.keygen("server")
+    pipeline.keygen("worker", "worker")
+    endpoint_file = pipeline.folder / "sink.endpoints"
+    sink = pipeline.start("mkmap-sink", [
+        "--no-curve", "--output", str(pipeline.output),
+        "--results", "tcp://127.0.0.1:*", "--status", "tcp://127.0.0.1:*",
+        "--endpoint-file", str(endpoint_file), "--announce-time", "2"], "sink")
+    pipeline.wait_for_file(endpoint_file, sink)
+    pipeline.read_endpoints(endpoint_file)
+    endpoint_file = pipeline.folder / "ventilator.endpoints"
+    ventilator = pipeline.start("mkmap-ventilator", [
+        "--no-curve", "--tasks", "tcp://127.0.0.1:*", "--sink", pipeline.endpoints["results"],
+        "--status", pipeline.endpoints["status"], "--endpoint-file", str(endpoint_file)],
+        "ventilator")
+    pipeline.wait_for_file(endpoint_file, ventilator)
+    pipeline.read_endpoints(endpoint_file)
+
+    curve_worker = pipeline.start_worker()
+    check_worker_gives_up(pipeline, curve_worker, "CURVE")
+    check(ventilator.poll() is None, "the ventilator exited although no worker has worked")
+    check(sink.poll() is None, "the sink exited although no worker has worked")
+    check(pipeline.done_points() == 0, "the sink got points from a worker that gave up")
+
+    plain_worker = pipeline.start_worker(extra=["--no-curve"])
+    finish(pipeline, [sink, ventilator, plain_worker])
     _, meta = check_complete_map(pipeline)
     check(meta["counts"]["workers"] == 1, f"workers seen: {meta['counts']['workers']}")
 
@@ -553,6 +624,8 @@ CASES = {
     "stop-without-sink": case_stop_without_sink,
     "persistent-worker": case_persistent_worker,
     "chunk-given-up": case_chunk_given_up,
+    "wrong-server-key": case_wrong_server_key,
+    "no-curve-server": case_no_curve_server,
 }
 ARGS = None
 
