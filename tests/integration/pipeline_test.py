@@ -10,8 +10,10 @@ import argparse
 import csv
 import json
 import os
+import random
 import re
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -475,6 +477,183 @@ def case_stop_without_sink(pipeline):
         check(code == 130, f"{process.log} exited with {code} after SIGTERM, expected 130")
 
 
+def msgpack(value):
+    """Encodes value as msgpack: enough of the format for hand-made mkmap messages."""
+    if isinstance(value, bool):
+        return b"\xc3" if value else b"\xc2"
+    if isinstance(value, int):
+        if 0 <= value < 128:
+            return bytes([value])
+        if value >= 0:
+            return b"\xcf" + value.to_bytes(8, "big")
+        return b"\xd3" + value.to_bytes(8, "big", signed=True)
+    if isinstance(value, float):
+        return b"\xcb" + struct.pack(">d", value)
+    if isinstance(value, str):
+        data = value.encode()
+        return b"\xdb" + len(data).to_bytes(4, "big") + data
+    if isinstance(value, list):
+        return b"\xdd" + len(value).to_bytes(4, "big") + b"".join(msgpack(item) for item in value)
+    raise TypeError(f"cannot encode {value!r}")
+
+
+# Protocol version and message types of lib/protocol/messages.hpp.
+PROTOCOL_VERSION = 1
+TASK, RESULT, RUN, STATUS, READY, GIVE_UP, DISPATCH_STATS = range(1, 8)
+# ZMQ_MAXMSGSIZE of every mkmap socket (protocol::kMaxMessageBytes) [bytes].
+MAX_MESSAGE_BYTES = 64 << 20
+# Maximum string length a decoder accepts (protocol::kMaxTextBytes) [bytes].
+MAX_TEXT_BYTES = 1 << 20
+
+
+def result_message(run_id, chunk, points, version=PROTOCOL_VERSION, reason=""):
+    """Returns a result of one chunk whose points all converged with made-up values."""
+    rows = [[index, 1, 1.0, 0.0, 1, 0.001, [0.25, 0.25, 0.5], reason] for index in points]
+    return msgpack([version, RESULT, run_id, chunk, 1, 1, rows])
+
+
+def hostile_sink_messages(run_id):
+    """Returns messages that the sink must reject, by name."""
+    valid = result_message(run_id, 0, range(5))
+    nested = [[[[[[1]]]]]]
+    # The sink logs the first five rejections of a second, so the forged
+    # messages come first and their rejections show in the log.
+    return {
+        # Messages only the ventilator may send, sent with a worker's key.
+        "forged-run": msgpack([PROTOCOL_VERSION, RUN, "feedfacefeedface", "temperature: 500",
+                               "forged.yaml", "CO:0.1:0.2:2", "O2:0.1:0.2:2", 1]),
+        "forged-give-up": msgpack([PROTOCOL_VERSION, GIVE_UP, run_id, 0, 3, "forged"]),
+        "forged-stats": msgpack([PROTOCOL_VERSION, DISPATCH_STATS, run_id, 0, 0, 0, 0]),
+        "truncated": valid[:len(valid) // 2],
+        "trailing-bytes": valid + b"\x00",
+        "random": bytes(random.Random(1).getrandbits(8) for _ in range(4096)),
+        "not-an-array": msgpack("result"),
+        "no-header": msgpack([PROTOCOL_VERSION]),
+        "wrong-version": result_message(run_id, 0, range(5), version=PROTOCOL_VERSION + 1),
+        "unknown-type": msgpack([PROTOCOL_VERSION, 99, run_id]),
+        "task-type": msgpack([PROTOCOL_VERSION, TASK, run_id, 0, 1, "", "", "", []]),
+        "status-type": msgpack([PROTOCOL_VERSION, STATUS, run_id, 0, 0, True, []]),
+        "ready-type": msgpack([PROTOCOL_VERSION, READY, run_id, 1, 0, 1]),
+        "wrong-field-type": msgpack([PROTOCOL_VERSION, RESULT, run_id, "zero", 1, 1, []]),
+        "wrong-run-id": result_message("0123456789abcdef", 0, range(5)),
+        "chunk-out-of-range": result_message(run_id, 10 ** 6, range(5)),
+        "wrong-points": result_message(run_id, 0, range(3)),
+        "too-deep": msgpack([PROTOCOL_VERSION, RESULT, run_id, 0, 1, 1, nested]),
+        "text-above-limit": result_message(run_id, 0, range(5), reason="x" * (MAX_TEXT_BYTES + 1)),
+        "array-above-limit": msgpack([PROTOCOL_VERSION, RESULT, run_id, 0, 1, 1,
+                                      [0] * 70000]),
+    }
+
+
+def hostile_ventilator_messages(run_id):
+    """Returns messages that the ventilator must drop, by name; each is one frame."""
+    ready = msgpack([PROTOCOL_VERSION, READY, run_id, 0, 0, 1])
+    return {
+        "truncated": ready[:len(ready) - 1],
+        "trailing-bytes": ready + b"\x00",
+        "random": bytes(random.Random(2).getrandbits(8) for _ in range(4096)),
+        "wrong-version": msgpack([PROTOCOL_VERSION + 1, READY, run_id, 0, 0, 1]),
+        "result-type": result_message(run_id, 0, range(5)),
+        "status-type": msgpack([PROTOCOL_VERSION, STATUS, run_id, 0, 0, True, []]),
+        "wrong-field-type": msgpack([PROTOCOL_VERSION, READY, run_id, -1, 0, 1]),
+        "wrong-fields": msgpack([PROTOCOL_VERSION, READY, run_id, 0, 0]),
+        "text-above-limit": msgpack([PROTOCOL_VERSION, READY, "x" * (MAX_TEXT_BYTES + 1), 0, 0, 1]),
+    }
+
+
+def send_raw(pipeline, socket, endpoint, files):
+    """Sends files with mkmap-raw-sender as the authorized worker "hostile"."""
+    sender = pipeline.build / "tests" / "integration" / "mkmap-raw-sender"
+    result = subprocess.run(
+        [str(sender), "--socket", socket, "--endpoint", endpoint,
+         "--key", str(pipeline.keys / "hostile.key_secret"),
+         "--server-key", str(pipeline.keys / "server.key"), *[str(path) for path in files]],
+        capture_output=True, text=True, timeout=120)
+    check(result.returncode == 0, f"mkmap-raw-sender failed: {result.stdout}{result.stderr}")
+
+
+def rejected_count(pipeline):
+    """Returns the rejected count of the sink's latest progress line."""
+    counts = re.findall(r"rejected (\d+)", (pipeline.folder / "sink.out").read_text())
+    return int(counts[-1]) if counts else 0
+
+
+def wait_for_rejected(pipeline, count, timeout_s=60):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if rejected_count(pipeline) >= count:
+            return
+        time.sleep(0.1)
+    raise Failure(f"the sink's rejected count stayed at {rejected_count(pipeline)}, "
+                  f"expected {count}")
+
+
+def write_messages(folder, messages):
+    folder.mkdir()
+    paths = []
+    for name, data in messages.items():
+        path = folder / name
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+def case_hostile_messages(pipeline):
+    reference = single_process_map(pipeline, FAULT_MAP)
+    pipeline.keygen("server")
+    pipeline.keygen("worker", "worker")
+    pipeline.keygen("worker", "hostile")
+    sink = pipeline.start_sink()
+    # The worker is frozen while the hostile messages go in, and must not
+    # count as gone meanwhile.
+    ventilator = pipeline.start_ventilator(*FAULT_MAP, "--worker-timeout", "120")
+    worker = pipeline.start_worker()
+    pipeline.wait_for_progress(100)
+    worker.send_signal(signal.SIGSTOP)
+    run_id = re.search(r"run ([0-9a-f]{16}):", pipeline.stderr(ventilator)).group(1)
+
+    to_sink = write_messages(pipeline.folder / "to-sink", hostile_sink_messages(run_id))
+    to_ventilator = hostile_ventilator_messages(run_id)
+    ventilator_files = write_messages(pipeline.folder / "to-ventilator", to_ventilator)
+    # A message of two frames: the ventilator expects one after the identity.
+    ventilator_files.append(f"{ventilator_files[0]}+{ventilator_files[0]}")
+    send_raw(pipeline, "push", pipeline.endpoints["results"], to_sink)
+    send_raw(pipeline, "dealer", pipeline.endpoints["tasks"], ventilator_files)
+    wait_for_rejected(pipeline, len(to_sink))
+
+    # libzmq closes the connection on a message above ZMQ_MAXMSGSIZE before
+    # the application receives it, so the servers cannot count it. They must
+    # stay up and finish the run with exit status 0.
+    oversized = pipeline.folder / "oversized"
+    oversized.write_bytes(b"\x00" * (MAX_MESSAGE_BYTES + 1))
+    send_raw(pipeline, "push", pipeline.endpoints["results"], [oversized])
+    send_raw(pipeline, "dealer", pipeline.endpoints["tasks"], [oversized])
+    check(sink.poll() is None, f"the sink exited: {pipeline.stderr(sink)[-2000:]}")
+    check(ventilator.poll() is None, f"the ventilator exited: {pipeline.stderr(ventilator)[-2000:]}")
+
+    worker.send_signal(signal.SIGCONT)
+    finish(pipeline, [sink, ventilator, worker])
+    check_same_map(pipeline, reference)
+    _, meta = read_map(pipeline.output)
+    check(meta["counts"]["rejected_messages"] == len(to_sink),
+          f"the sink counted {meta['counts']['rejected_messages']} rejected messages, "
+          f"expected {len(to_sink)}")
+    check(rejected_count(pipeline) == len(to_sink),
+          f"the progress line shows rejected {rejected_count(pipeline)}, expected {len(to_sink)}")
+    dropped = re.findall(r"(\d+) messages dropped", pipeline.stderr(ventilator))
+    check(dropped, "the ventilator logged no summary")
+    check(int(dropped[-1]) == len(ventilator_files),
+          f"the ventilator dropped {dropped[-1]} messages, expected {len(ventilator_files)}")
+    sink_log = pipeline.stderr(sink)
+    check("only the ventilator announces runs" in sink_log, "the forged run was not rejected")
+    check("only the ventilator gives up chunks" in sink_log, "the forged give-up was not rejected")
+    check("only the ventilator sends dispatch counts" in sink_log,
+          "the forged dispatch counts were not rejected")
+    check("feedfacefeedface" not in (pipeline.output / "map.json").read_text(),
+          "the forged run reached the map")
+    check(meta["counts"]["workers"] == 1, f"workers seen: {meta['counts']['workers']}")
+
+
 def case_persistent_worker(pipeline):
     pipeline.keygen("server")
     pipeline.keygen("worker", "worker")
@@ -626,6 +805,7 @@ CASES = {
     "chunk-given-up": case_chunk_given_up,
     "wrong-server-key": case_wrong_server_key,
     "no-curve-server": case_no_curve_server,
+    "hostile-messages": case_hostile_messages,
 }
 ARGS = None
 
