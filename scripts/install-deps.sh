@@ -8,6 +8,7 @@ packages=(
   libzmq3-dev cppzmq-dev libsodium-dev libmsgpack-cxx-dev libeigen3-dev libboost-dev
   libcli11-dev libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev catch2
   python3-numpy python3-scipy python3-matplotlib python3-yaml bc
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()
