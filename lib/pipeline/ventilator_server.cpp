@@ -44,6 +44,7 @@ class Ventilator {
   void log_summary();
   void tell_workers_complete();
   void send_stats();
+  void send_changed_stats();
 
   const VentilatorConfig& config_;
   zmq::context_t context_;
@@ -58,6 +59,8 @@ class Ventilator {
   bool complete_ = false;
   int drop_logs_ = 0;
   std::int64_t dropped_ = 0;
+  /// Re-dispatches, backups and give-ups in the last counts sent to the sink.
+  std::int64_t stats_changes_sent_ = 0;
 };
 
 void Ventilator::open_sockets() {
@@ -208,6 +211,15 @@ void Ventilator::send_stats() {
                                       ledger_.backups(), ledger_.given_up()};
   const std::string bytes = protocol::encode(stats);
   sink_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+  stats_changes_sent_ = ledger_.redispatched() + ledger_.backups() + ledger_.given_up();
+}
+
+// Sends the counts at once after a re-dispatch, a backup or a give-up. A
+// chunk sent again near the end of a run may complete it within a second,
+// and the sink's last progress line must still show that chunk.
+void Ventilator::send_changed_stats() {
+  const std::int64_t changes = ledger_.redispatched() + ledger_.backups() + ledger_.given_up();
+  if (changes != stats_changes_sent_) send_stats();
 }
 
 void Ventilator::log_summary() {
@@ -257,6 +269,7 @@ int Ventilator::run() {
     if (acknowledged_) {
       handle_events(ledger_.expire(Clock::now()));
       dispatch();
+      send_changed_stats();
     }
   }
 
