@@ -32,11 +32,16 @@ constexpr std::chrono::milliseconds kStatusInterval{500};
 constexpr std::chrono::milliseconds kAnnounceInterval{200};
 // At most this many rejected-message warnings per progress interval.
 constexpr int kMaxRejectionLogsPerInterval = 5;
+// A map that cannot be written is tried again at this interval, and the
+// results stay in memory and in the journal meanwhile.
+constexpr std::chrono::milliseconds kWriteRetryInterval{5000};
 
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds)) return "unknown";
   char buffer[32];
-  if (seconds < 120) {
+  if (seconds < 10) {
+    std::snprintf(buffer, sizeof buffer, "%.2f s", seconds);
+  } else if (seconds < 120) {
     std::snprintf(buffer, sizeof buffer, "%.0f s", seconds);
   } else if (seconds < 7200) {
     std::snprintf(buffer, sizeof buffer, "%.1f min", seconds / 60);
@@ -63,6 +68,7 @@ class Sink {
                      const std::string& bytes);
   void handle_give_up(const protocol::GiveUp& give_up, const std::string& bytes);
   void resume_from_journal();
+  void check_output_folder() const;
   void record(const std::string& bytes);
   std::string journal_path() const { return config_.output_dir + "/journal.mkmap"; }
   bool from_ventilator(const std::string& peer) const;
@@ -156,6 +162,21 @@ void Sink::record(const std::string& bytes) {
   } catch (const std::exception& error) {
     spdlog::error("{}; a restarted sink would redo these points", error.what());
   }
+}
+
+// Fails early when the map could not be written at the end of the run.
+void Sink::check_output_folder() const {
+  const std::string probe = config_.output_dir + "/.mkmap-write-check";
+  try {
+    std::filesystem::create_directories(config_.output_dir);
+    write_file_atomically(probe, "");
+  } catch (const std::exception& error) {
+    throw std::runtime_error("the output folder " + config_.output_dir +
+                             " is not writable (" + error.what() +
+                             "); choose another --output or fix its permissions");
+  }
+  std::error_code ignored;
+  std::filesystem::remove(probe, ignored);
 }
 
 // Replays the journal that a sink killed in the middle of this run left in
@@ -332,20 +353,22 @@ void Sink::write_partial_map() {
 
 // Writes the map files; false when they could not be written.
 bool Sink::finish() {
-  completed_at_ = Clock::now();
-  wall_time_s_ = first_result_
-                     ? std::chrono::duration<double>(*completed_at_ - *first_result_).count()
-                     : 0.0;
-  report_progress();
+  const auto now = Clock::now();
+  wall_time_s_ =
+      first_result_ ? std::chrono::duration<double>(now - *first_result_).count() : 0.0;
 
   try {
     std::filesystem::create_directories(config_.output_dir);
     map_->write(config_.output_dir, summary(), "map");
   } catch (const std::exception& error) {
-    spdlog::error("run {}: cannot write the map into {}: {}", plan_->run_id(),
-                  config_.output_dir, error.what());
+    spdlog::error("run {}: cannot write the map into {}: {}; make the folder writable, the "
+                  "sink tries again every {} s and keeps the results meanwhile",
+                  plan_->run_id(), config_.output_dir, error.what(),
+                  kWriteRetryInterval.count() / 1000);
     return false;
   }
+  completed_at_ = now;
+  report_progress();
   // The map files now hold everything the journal did.
   journal_.reset();
   std::error_code ignored;
@@ -359,7 +382,7 @@ bool Sink::finish() {
 }
 
 int Sink::run() {
-  std::filesystem::create_directories(config_.output_dir);
+  check_output_folder();
   resume_from_journal();
   bind_sockets();
   const int exit_code = serve();
@@ -375,6 +398,7 @@ int Sink::run() {
 int Sink::serve() {
   auto next_progress = Clock::now();
   auto next_status = Clock::now();
+  auto next_write = Clock::now();
   std::optional<Clock::time_point> announce_until;
 
   while (!stop_requested()) {
@@ -384,9 +408,12 @@ int Sink::serve() {
     while (results_.recv(msg, zmq::recv_flags::dontwait)) handle_message(msg);
 
     const auto now = Clock::now();
-    if (map_ && map_->complete() && !completed_at_) {
-      if (!finish()) return 1;
-      announce_until = now + config_.announce_time;
+    if (map_ && map_->complete() && !completed_at_ && now >= next_write) {
+      if (finish()) {
+        announce_until = now + config_.announce_time;
+      } else {
+        next_write = now + kWriteRetryInterval;
+      }
     }
     if (now >= next_progress && !completed_at_) {
       report_progress();
