@@ -20,8 +20,13 @@ keys=keys
 name=
 build="$root/build"
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
-need_value() { [[ $# -ge 2 && -n $2 ]] || { echo "add-worker.sh: $1 needs a value" >&2; exit 2; }; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+need_value() {
+  if [[ $# -lt 2 || -z $2 || $2 == --* ]]; then
+    echo "add-worker.sh: $1 needs a value" >&2
+    exit 2
+  fi
+}
 
 while [[ $# -gt 0 ]]; do
   case $1 in

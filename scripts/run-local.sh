@@ -26,7 +26,12 @@ plot=1
 ventilator_args=()
 
 usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
-need_value() { [[ $# -ge 2 && -n $2 ]] || { echo "run-local.sh: $1 needs a value" >&2; exit 2; }; }
+need_value() {
+  if [[ $# -lt 2 || -z $2 || $2 == --* ]]; then
+    echo "run-local.sh: $1 needs a value" >&2
+    exit 2
+  fi
+}
 
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -68,9 +73,15 @@ for i in $(seq "$workers"); do
   fi
 done
 
-mkdir -p "$output"
-rm -f "$output"/{map.csv,map.json,map.png,endpoints,sink.endpoints,ventilator.endpoints,progress.log}
+if ! mkdir -p "$output" 2>/dev/null || ! touch "$output/progress.log" 2>/dev/null; then
+  echo "run-local.sh: cannot write into the output folder '$output'; choose another --output" >&2
+  exit 2
+fi
+# A previous map stays until the sink replaces it, so a run that fails to
+# start loses nothing.
+rm -f "$output"/{endpoints,sink.endpoints,ventilator.endpoints}
 pids=()
+worker_pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
 }
@@ -118,12 +129,29 @@ for i in $(seq "$workers"); do
     --key "$keys/local-$i.key_secret" --server-key "$keys/server.key" --threads "$threads" \
     >"$output/worker-$i.log" 2>&1 &
   pids+=($!)
+  worker_pids+=($!)
 done
 echo "run-local.sh: sink, ventilator and $workers workers started; logs in $output/"
 
 tail -n +1 -f "$output/progress.log" --pid="$sink_pid" &
 tail_pid=$!
 
+# Waits for the sink; stops the run when every worker has failed.
+while kill -0 "$sink_pid" 2>/dev/null; do
+  alive=0
+  for pid in "${worker_pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then alive=$((alive + 1)); fi
+  done
+  if [[ $alive -eq 0 ]] && kill -0 "$sink_pid" 2>/dev/null; then
+    sleep 1  # the sink may be writing the map of a run the workers just finished
+    if kill -0 "$sink_pid" 2>/dev/null && ! grep -q " complete: " "$output/progress.log"; then
+      echo "run-local.sh: every worker has exited before the run completed; see" \
+        "$output/worker-*.log" >&2
+      exit 1
+    fi
+  fi
+  sleep 1
+done
 sink_status=0
 wait "$sink_pid" || sink_status=$?
 ventilator_status=0
@@ -134,7 +162,11 @@ if [[ $sink_status -ne 0 || $ventilator_status -ne 0 ]]; then
     "see $output/sink.log and $output/ventilator.log" >&2
   exit 1
 fi
-for pid in "${pids[@]:2}"; do wait "$pid" || true; done
+for i in "${!worker_pids[@]}"; do
+  if ! wait "${worker_pids[$i]}"; then
+    echo "run-local.sh: worker $((i + 1)) failed; see $output/worker-$((i + 1)).log" >&2
+  fi
+done
 trap - EXIT
 
 if [[ $plot -eq 1 ]]; then
