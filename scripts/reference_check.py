@@ -22,6 +22,8 @@ import json
 import math
 import os
 import re
+import resource
+import signal
 import sys
 import time
 import warnings
@@ -64,6 +66,12 @@ NEWTON_MAX_ITERATIONS = 60
 NEAR_RTOL = 1e-3  # refined vs integrated coverage, relative part
 NEAR_ATOL = 1e-15  # same, absolute part as a fraction of the site total
 STABILITY_TOL = 1e-13  # unresolvable eigenvalues, relative to the largest
+
+# Guards so that a point the reference cannot solve fails on its own
+# instead of taking the machine down: the VODE integration of some hard
+# points runs for minutes and grows without bound.
+POINT_TIME_LIMIT_S = 60
+MEMORY_LIMIT_BYTES = 4 << 30
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1
@@ -1177,6 +1185,25 @@ def axis_mismatch(row, x_axis, y_axis):
     return None
 
 
+class PointTimeout(SolverError):
+    """The reference solver exceeded its time limit on one point."""
+
+
+def solve_within_limit(cache, conditions, seconds):
+    """Solve one point, raising PointTimeout after the given seconds."""
+
+    def on_alarm(_signum, _frame):
+        raise PointTimeout(f"no steady state within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(seconds)
+    try:
+        return cache.solve(conditions)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def compare_point(row, context, comparison, options):
     """Compare one converged map.csv row with the reference solution."""
     model, cache, x_axis, y_axis, tof_column = context
@@ -1190,9 +1217,15 @@ def compare_point(row, context, comparison, options):
     x_axis.apply(x_axis.values[row["ix"]], conditions)
     y_axis.apply(y_axis.values[row["iy"]], conditions)
     try:
-        kinetics, theta = cache.solve(conditions)
+        kinetics, theta = solve_within_limit(cache, conditions, options.point_timeout)
     except SolverError as error:
         comparison.fail(f"{label}: reference solver failed: {error}")
+        return
+    except MemoryError:
+        comparison.fail(
+            f"{label}: reference solver failed: out of memory "
+            f"(limit {MEMORY_LIMIT_BYTES >> 30} GiB)"
+        )
         return
 
     reference, tof = kinetics.tof(theta), row[tof_column]
@@ -1404,6 +1437,14 @@ def parse_arguments(argv):
         "OUTPUT_DIR/map.json)",
     )
 
+    parser.add_argument(
+        "--point-timeout",
+        type=int,
+        default=POINT_TIME_LIMIT_S,
+        metavar="SECONDS",
+        help="time limit of the reference solver per point [s]; a point "
+        "that exceeds it fails (default %(default)s)",
+    )
     args = parser.parse_args(argv)
     if not (args.self_test or args.point or args.output_dir):
         parser.error("expected OUTPUT_DIR, --point or --self-test")
@@ -1413,6 +1454,9 @@ def parse_arguments(argv):
 def main(argv=None):
     """Run the command line and return the exit status."""
     args = parse_arguments(argv)
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard == resource.RLIM_INFINITY or hard > MEMORY_LIMIT_BYTES:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, hard))
     try:
         if args.self_test:
             return run_self_test()
