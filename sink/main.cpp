@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("-v,--verbose", verbose, "log debug messages");
 
+  app.footer("Exit codes: 0 map written, 1 error, 2 invalid option, 130 stopped by a signal.");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -77,6 +77,8 @@ int main(int argc, char** argv) {
                "print the embedded default model (YAML) and exit");
   app.add_flag("-v,--verbose", verbose, "log debug messages");
 
+  app.footer("Exit codes: 0 run complete, 1 error, 2 invalid option, 130 stopped by a signal.");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("-v,--verbose", verbose, "log debug messages");
 
+  app.footer("Exit codes: 0 run complete or idle timeout, 1 error, 2 invalid option, 3 key rejected, 4 handshake failing, 130 stopped by a signal.");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
