@@ -321,6 +321,26 @@ def case_no_curve_server(pipeline):
     check(meta["counts"]["workers"] == 1, f"workers seen: {meta['counts']['workers']}")
 
 
+def case_authorized_mid_run(pipeline):
+    pipeline.keygen("server")
+    pipeline.keygen("worker", "newcomer", "--no-authorize")
+    sink = pipeline.start_sink()
+    ventilator = pipeline.start_ventilator()
+
+    refused = pipeline.start_worker("newcomer")
+    code = pipeline.wait(refused, REFUSAL_TIMEOUT_S)
+    check(code == 3, f"the unauthorized worker exited with {code}, expected 3")
+
+    # Authorizing the key is copying its public file; no server restarts.
+    (pipeline.keys / "authorized").mkdir(mode=0o700, exist_ok=True)
+    (pipeline.keys / "authorized" / "newcomer.key").write_bytes(
+        (pipeline.keys / "newcomer.key").read_bytes())
+    admitted = pipeline.start_worker("newcomer")
+    finish(pipeline, [sink, ventilator, admitted])
+    check("working on run" in pipeline.stderr(admitted), "the authorized worker got no task")
+    check_complete_map(pipeline)
+
+
 def case_reference(pipeline, source):
     case_full(pipeline)
     result = subprocess.run(
@@ -796,6 +816,7 @@ CASES = {
     "unauthorized-worker": case_unauthorized_worker,
     "reference": case_reference,
     "user-errors": case_user_errors,
+    "authorized-mid-run": case_authorized_mid_run,
     "worker-killed": case_worker_killed,
     "workers-added": case_workers_added,
     "worker-frozen": case_worker_frozen,
