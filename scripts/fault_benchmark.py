@@ -93,7 +93,7 @@ def first_task_latency(log):
     """Returns the time [s] from a worker's start line to its first task."""
     stamps = {}
     for line in log.read_text().splitlines():
-        for key, text in (("start", "solver threads"), ("task", "working on run")):
+        for key, text in (("start", "solver thread"), ("task", "working on run")):
             if text in line and key not in stamps:
                 clock = line.split(" ")[1]
                 hours, minutes, seconds = clock.split(":")

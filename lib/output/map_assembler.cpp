@@ -201,7 +201,11 @@ std::string MapAssembler::json_text(const RunSummary& summary) const {
   json["model"] = {{"source", model.source_name}, {"yaml", model.source_text}};
   json["scan"] = {{"x", axis_json(model.scan[0], model)}, {"y", axis_json(model.scan[1], model)}};
   json["product"] = model.gases[model.product].name;
-  json["temperature_K"] = model.temperature_K;
+  // With a temperature axis the model's own temperature applies to no point.
+  const bool scans_temperature = model.scan[0].variable == AxisVariable::temperature ||
+                                 model.scan[1].variable == AxisVariable::temperature;
+  json["temperature_K"] =
+      scans_temperature ? nlohmann::json() : nlohmann::json(model.temperature_K);
   json["columns"] = columns();
   json["units"] = {{"tof", "1/s per site"}, {"theta", "coverage, fraction of sites"},
                    {"residual", "max over adsorbates of |dtheta/dt| / gross flux"}};

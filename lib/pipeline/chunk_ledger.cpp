@@ -16,7 +16,7 @@ void ChunkLedger::update_worker(const std::string& worker, const std::string& na
   if (inserted) {
     record.name = name;
     events_.push_back({LedgerEvent::Kind::worker_joined, name, -1, 0,
-                       std::to_string(ready.threads) + " threads"});
+                       std::to_string(ready.threads) + (ready.threads == 1 ? " thread" : " threads")});
   }
   record.free_slots = ready.free_slots;
   record.tasks_received = std::max(record.tasks_received, ready.tasks_received);

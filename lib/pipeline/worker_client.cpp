@@ -301,7 +301,7 @@ int Worker::run() {
   threads_ = config_.threads > 0 ? config_.threads
                                  : std::max(1u, std::thread::hardware_concurrency());
   pool_ = std::make_unique<SolverPool>(context_, kSolverResultsEndpoint, threads_);
-  spdlog::info("worker with {} solver threads, key fingerprint {}; tasks from {}, results to {}",
+  spdlog::info("worker with {} solver thread(s), key fingerprint {}; tasks from {}, results to {}",
                threads_, fingerprint_, config_.tasks_endpoint, config_.results_endpoint);
 
   std::optional<int> handshake_exit;
