@@ -51,8 +51,6 @@ class ServerSecurity {
   bool curve() const noexcept { return key_pair_.has_value(); }
   std::string fingerprint() const;
 
-  const transport::ZapAuthenticator* authenticator() const noexcept { return zap_.get(); }
-
  private:
   std::optional<transport::KeyPair> key_pair_;
   std::unique_ptr<transport::ZapAuthenticator> zap_;

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <msgpack.hpp>
 #include <new>
-#include <random>
 
 namespace mkmap::protocol {
 namespace {
@@ -392,16 +391,6 @@ DispatchStats decode_dispatch_stats(const void* data, std::size_t size) {
 
 std::int64_t chunk_count(std::int64_t total_points, std::int64_t chunk_size) {
   return (total_points + chunk_size - 1) / chunk_size;
-}
-
-std::string new_run_id() {
-  std::random_device device;
-  std::uniform_int_distribution<std::uint64_t> distribution;
-  const std::uint64_t value = distribution(device);
-  static const char* const digits = "0123456789abcdef";
-  std::string id(16, '0');
-  for (int i = 0; i < 16; ++i) id[i] = digits[(value >> (4 * (15 - i))) & 0xF];
-  return id;
 }
 
 }  // namespace mkmap::protocol

@@ -150,7 +150,5 @@ DispatchStats decode_dispatch_stats(const void* data, std::size_t size);
 /// Returns the number of chunks of chunk_size points that cover total points.
 std::int64_t chunk_count(std::int64_t total_points, std::int64_t chunk_size);
 
-/// Returns a new random run id (16 hex digits).
-std::string new_run_id();
 
 }  // namespace mkmap::protocol

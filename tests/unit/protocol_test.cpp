@@ -1164,15 +1164,20 @@ TEST_CASE("chunk count arithmetic", "[protocol]") {
   CHECK(protocol::chunk_count((std::int64_t{1} << 62) + 1, 65536) == (std::int64_t{1} << 46) + 1);
 }
 
-TEST_CASE("run id format", "[protocol]") {
-  const std::string first = protocol::new_run_id();
-  const std::string second = protocol::new_run_id();
+TEST_CASE("run id format and determinism", "[protocol]") {
+  const Model model = mkmap::default_model();
+  const std::string first = mkmap::derive_run_id(model, 4);
+  const std::string again = mkmap::derive_run_id(model, 4);
+  const std::string other_chunks = mkmap::derive_run_id(model, 5);
+  Model other_axis = model;
+  other_axis.scan[0] = mkmap::parse_axis_override("CO:1e-5:0.5:11", model);
+  const std::string other_grid = mkmap::derive_run_id(other_axis, 4);
 
   CHECK(first.size() == 16);
   CHECK(first.find_first_not_of("0123456789abcdef") == std::string::npos);
-  CHECK(second.size() == 16);
-  CHECK(second.find_first_not_of("0123456789abcdef") == std::string::npos);
-  CHECK(first != second);
+  CHECK(first == again);
+  CHECK(first != other_chunks);
+  CHECK(first != other_grid);
 }
 
 // ===========================================================================
