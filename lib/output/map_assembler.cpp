@@ -18,12 +18,6 @@
 namespace mkmap {
 namespace {
 
-std::string format_number(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.17g", value);
-  return buffer;
-}
-
 // Quotes a CSV field when it holds a separator, a quote or a line break.
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\n\r") == std::string::npos) return text;

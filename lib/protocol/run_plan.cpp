@@ -10,12 +10,6 @@
 namespace mkmap {
 namespace {
 
-std::string format_number(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.17g", value);
-  return buffer;
-}
-
 Model resolve_model(const std::string& yaml, const std::string& source,
                     const std::string& x_axis, const std::string& y_axis) {
   Model model = parse_model_text(yaml, source);
@@ -26,6 +20,12 @@ Model resolve_model(const std::string& yaml, const std::string& source,
 }
 
 }  // namespace
+
+std::string format_number(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.17g", value);
+  return buffer;
+}
 
 std::string derive_run_id(const Model& model, std::int64_t chunk_size) {
   constexpr std::uint64_t kOffsetBasis = 14695981039346656037ull;

@@ -11,6 +11,10 @@
 
 namespace mkmap {
 
+/// Returns value with 17 significant digits, which reads back as the same
+/// double.
+std::string format_number(double value);
+
 /// Returns the axis as a spec "VARIABLE:FROM:TO:POINTS:lin|log" that
 /// parse_axis_override reads back to the same axis (17 significant digits).
 std::string format_axis_spec(const ScanAxis& axis, const Model& model);
