@@ -1,7 +1,7 @@
 #pragma once
 // A reaction network compiled for fast evaluation at fixed conditions.
 //
-// The state vector holds every surface coverage: the adsorbates in
+// The state vector contains every surface coverage: the adsorbates in
 // Model::adsorbates order, then the free sites of each site type in
 // Model::sites order. Keeping free sites as unknowns, instead of computing
 // them as total - sum, keeps their relative precision when they are tiny.

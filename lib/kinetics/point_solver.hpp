@@ -18,7 +18,7 @@ struct GridPoint {
   double y = 0.0;
 };
 
-/// What a worker reports for a grid point.
+/// The outcome of one grid point as a worker sends it to the sink.
 struct PointResult {
   std::int64_t index = 0;
   PointStatus status = PointStatus::failed;

@@ -347,6 +347,9 @@ SteadyState solve_steady_state(const Model& model, const SolverOptions& options)
   } catch (const std::exception& error) {
     result = SteadyState{};
     result.reason = std::string("solver error: ") + error.what();
+  } catch (...) {
+    result = SteadyState{};
+    result.reason = "solver error of an unknown type";
   }
   const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
   result.solve_time_s = elapsed.count();

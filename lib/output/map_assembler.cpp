@@ -18,7 +18,7 @@
 namespace mkmap {
 namespace {
 
-// Quotes a CSV field when it holds a separator, a quote or a line break.
+// Quotes a CSV field that contains a separator, a quote or a line break.
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
   std::string quoted = "\"";

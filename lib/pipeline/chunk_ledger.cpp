@@ -38,14 +38,16 @@ std::optional<std::int64_t> ChunkLedger::next_waiting() {
   return std::nullopt;
 }
 
-// The outstanding chunk sent longest ago that has one lease, held by
-// another worker.
-std::optional<std::int64_t> ChunkLedger::backup_for(const std::string& worker) const {
+// The outstanding chunk sent longest ago, at least backup_after ago, that
+// has one lease, held by another worker.
+std::optional<std::int64_t> ChunkLedger::backup_for(const std::string& worker,
+                                                    LedgerClock::time_point now) const {
   std::optional<std::int64_t> oldest;
   LedgerClock::time_point oldest_sent = LedgerClock::time_point::max();
   for (std::int64_t chunk : leased_) {
     const Chunk& record = chunks_[chunk];
     if (record.leases.size() != 1 || record.leases.front().worker == worker) continue;
+    if (now - record.leases.front().sent < config_.backup_after) continue;
     if (record.leases.front().sent < oldest_sent) {
       oldest_sent = record.leases.front().sent;
       oldest = chunk;
@@ -67,7 +69,7 @@ std::optional<Dispatch> ChunkLedger::next_dispatch(LedgerClock::time_point now) 
   bool backup = false;
   std::optional<std::int64_t> chunk = next_waiting();
   if (!chunk && config_.backups) {
-    chunk = backup_for(best->first);
+    chunk = backup_for(best->first, now);
     backup = chunk.has_value();
   }
   if (!chunk) return std::nullopt;

@@ -31,6 +31,10 @@ struct LedgerConfig {
   /// Once no chunk waits, send the oldest outstanding chunks to idle
   /// workers as backups, so one slow machine does not hold up the end.
   bool backups = true;
+  /// A chunk becomes a backup candidate only after it has been out this
+  /// long, longer than the sink takes to report a done chunk, so chunks
+  /// already solved are not solved again.
+  std::chrono::milliseconds backup_after{2000};
 };
 
 /// One chunk to send: to which worker, which attempt.
@@ -115,7 +119,8 @@ class ChunkLedger {
 
   std::int64_t available(const Worker& worker) const;
   std::optional<std::int64_t> next_waiting();
-  std::optional<std::int64_t> backup_for(const std::string& worker) const;
+  std::optional<std::int64_t> backup_for(const std::string& worker,
+                                         LedgerClock::time_point now) const;
   void release(std::int64_t chunk, const std::string& worker);
   void fail(std::int64_t chunk, LedgerEvent event, std::vector<LedgerEvent>& events);
 

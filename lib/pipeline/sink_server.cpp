@@ -226,7 +226,7 @@ void Sink::handle_result(const protocol::Result& result, const std::string& work
   }
 }
 
-// With CURVE the ventilator is the client that holds the server key pair;
+// With CURVE the ventilator is the client that uses the server key pair;
 // without it any peer is taken at its word.
 bool Sink::from_ventilator(const std::string& peer) const {
   return !security_.curve() || peer == kVentilatorUserId;

@@ -245,7 +245,7 @@ int Ventilator::run() {
       sink_.send(zmq::buffer(announcement), zmq::send_flags::dontwait);
       next_announce = now + kAnnounceInterval;
       if (now - started > config_.sink_timeout) {
-        spdlog::error("run {}: no answer from the sink at {} (status {}) within {} s; check "
+        spdlog::error("run {}: no response from the sink at {} (status {}) within {} s; check "
                       "that the sink runs and that both use the same server key",
                       plan_.run_id(), config_.sink_endpoint, config_.status_endpoint,
                       config_.sink_timeout.count() / 1000);

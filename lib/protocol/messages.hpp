@@ -72,7 +72,7 @@ struct Run {
   std::string model_source;
   std::string x_axis;
   std::string y_axis;
-  /// Points per chunk; chunk k holds points [k * size, (k + 1) * size).
+  /// Points per chunk. Chunk k contains points [k * size, (k + 1) * size).
   std::int64_t chunk_size = 1;
 };
 
