@@ -1,5 +1,7 @@
 #include "pipeline/security.hpp"
 
+#include <cstdlib>
+#include <cstring>
 #include <spdlog/spdlog.h>
 
 #include "transport/key_file.hpp"
@@ -28,6 +30,14 @@ void log_zap_event(const transport::ZapEvent& event) {
   }
 }
 
+// Test hook: a server whose environment sets MKMAP_TEST_SKIP_ZAP_HANDLER=1
+// starts no ZAP handler, so the end-to-end tests can check that
+// ZMQ_ZAP_ENFORCE_DOMAIN then rejects every client.
+bool skip_zap_handler() {
+  const char* value = std::getenv("MKMAP_TEST_SKIP_ZAP_HANDLER");
+  return value != nullptr && std::strcmp(value, "1") == 0;
+}
+
 }  // namespace
 
 std::filesystem::path server_secret_path(const SecurityConfig& config) {
@@ -49,6 +59,11 @@ ServerSecurity::ServerSecurity(zmq::context_t& context, const SecurityConfig& co
     return;
   }
   key_pair_ = transport::load_secret_key_file(server_secret_path(config));
+  if (skip_zap_handler()) {
+    spdlog::warn("test switch MKMAP_TEST_SKIP_ZAP_HANDLER=1: no ZAP handler, so every "
+                 "client is rejected; unset it for real runs");
+    return;
+  }
   std::map<std::string, std::string> trusted = {{kVentilatorUserId, key_pair_->public_z85}};
   zap_ = std::make_unique<transport::ZapAuthenticator>(context, authorized_path(config),
                                                        std::move(trusted), log_zap_event);

@@ -54,10 +54,11 @@ class Pipeline:
                                 capture_output=True, text=True, timeout=30)
         check(result.returncode == 0, f"mkmap-keygen {args} failed: {result.stderr}")
 
-    def start(self, name, args, log):
+    def start(self, name, args, log, env=None):
         out = open(self.folder / f"{log}.out", "w")
         err = open(self.folder / f"{log}.err", "w")
-        process = subprocess.Popen([self.binary(name), *args], stdout=out, stderr=err)
+        process = subprocess.Popen([self.binary(name), *args], stdout=out, stderr=err,
+                                   env={**os.environ, **(env or {})})
         process.log = log
         self.processes.append(process)
         return process
@@ -77,7 +78,7 @@ class Pipeline:
             role, _, endpoint = line.partition("=")
             self.endpoints[role] = endpoint
 
-    def start_sink(self, log="sink"):
+    def start_sink(self, log="sink", env=None):
         """Starts a sink; a restarted sink binds the endpoints of the first."""
         endpoint_file = self.folder / "sink.endpoints"
         results = self.endpoints.get("results", "tcp://127.0.0.1:*")
@@ -86,19 +87,19 @@ class Pipeline:
         sink = self.start("mkmap-sink", [
             "--output", str(self.output), "--keys", str(self.keys),
             "--results", results, "--status", status,
-            "--endpoint-file", str(endpoint_file), "--announce-time", "2"], log)
+            "--endpoint-file", str(endpoint_file), "--announce-time", "2"], log, env)
         self.wait_for_file(endpoint_file, sink)
         self.read_endpoints(endpoint_file)
         return sink
 
-    def start_ventilator(self, *extra, log="ventilator"):
+    def start_ventilator(self, *extra, log="ventilator", env=None):
         """Starts a ventilator; a restarted one binds the endpoint of the first."""
         endpoint_file = self.folder / "ventilator.endpoints"
         endpoint_file.unlink(missing_ok=True)
         ventilator = self.start("mkmap-ventilator", [
             "--keys", str(self.keys), "--tasks", self.endpoints.get("tasks", "tcp://127.0.0.1:*"),
             "--sink", self.endpoints["results"], "--status", self.endpoints["status"],
-            "--endpoint-file", str(endpoint_file), *extra], log)
+            "--endpoint-file", str(endpoint_file), *extra], log, env)
         self.wait_for_file(endpoint_file, ventilator)
         self.read_endpoints(endpoint_file)
         return ventilator
@@ -321,6 +322,31 @@ def case_no_curve_server(pipeline):
     check(meta["counts"]["workers"] == 1, f"workers seen: {meta['counts']['workers']}")
 
 
+def case_no_zap_handler(pipeline):
+    """Without a ZAP handler, ZMQ_ZAP_ENFORCE_DOMAIN must reject even authorized keys."""
+    pipeline.keygen("server")
+    pipeline.keygen("worker", "worker")
+    no_handler = {"MKMAP_TEST_SKIP_ZAP_HANDLER": "1"}
+    sink = pipeline.start_sink(env=no_handler)
+    ventilator = pipeline.start_ventilator(env=no_handler)
+    for process in [sink, ventilator]:
+        pipeline.wait_for_log(process, "no ZAP handler")
+
+    worker = pipeline.start_worker()
+    check_worker_gives_up(pipeline, worker)
+    check(sink.poll() is None, f"the sink exited: {pipeline.stderr(sink)[-2000:]}")
+    check(ventilator.poll() is None, f"the ventilator exited: {pipeline.stderr(ventilator)[-2000:]}")
+    check(pipeline.done_points() == 0, "the sink got points although no client may connect")
+    check("accepted client" not in pipeline.stderr(sink) + pipeline.stderr(ventilator),
+          "a server accepted a client without a ZAP handler")
+
+    for process in [sink, ventilator]:
+        process.send_signal(signal.SIGTERM)
+        code = pipeline.wait(process, STOP_TIMEOUT_S)
+        check(code == 130, f"{process.log} exited with {code} after SIGTERM, expected 130")
+    check(not (pipeline.output / "map.csv").exists(), "a map was written without any worker")
+
+
 def case_authorized_mid_run(pipeline):
     pipeline.keygen("server")
     pipeline.keygen("worker", "newcomer", "--no-authorize")
@@ -526,6 +552,25 @@ MAX_MESSAGE_BYTES = 64 << 20
 MAX_TEXT_BYTES = 1 << 20
 
 
+# Five-byte messages whose msgpack headers announce 4 Gi elements or bytes;
+# a decoder with default limits would try to allocate for all of them.
+HUGE_HEADERS = {
+    "huge-array-header": b"\xdd\xff\xff\xff\xff",
+    "huge-map-header": b"\xdf\xff\xff\xff\xff",
+    "huge-string-header": b"\xdb\xff\xff\xff\xff",
+    "huge-binary-header": b"\xc6\xff\xff\xff\xff",
+}
+# Allowed growth of a server's peak resident memory while it receives all
+# hostile messages [KiB]: far below one message of ZMQ_MAXMSGSIZE.
+HOSTILE_MEMORY_GROWTH_KIB = 32 << 10
+
+
+def peak_memory_kib(process):
+    """Returns the peak resident memory (VmHWM) of a running process [KiB]."""
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE).group(1))
+
+
 def result_message(run_id, chunk, points, version=PROTOCOL_VERSION, reason=""):
     """Returns a result of one chunk whose points all converged with made-up values."""
     rows = [[index, 1, 1.0, 0.0, 1, 0.001, [0.25, 0.25, 0.5], reason] for index in points]
@@ -562,6 +607,7 @@ def hostile_sink_messages(run_id):
         "text-above-limit": result_message(run_id, 0, range(5), reason="x" * (MAX_TEXT_BYTES + 1)),
         "array-above-limit": msgpack([PROTOCOL_VERSION, RESULT, run_id, 0, 1, 1,
                                       [0] * 70000]),
+        **HUGE_HEADERS,
     }
 
 
@@ -578,6 +624,7 @@ def hostile_ventilator_messages(run_id):
         "wrong-field-type": msgpack([PROTOCOL_VERSION, READY, run_id, -1, 0, 1]),
         "wrong-fields": msgpack([PROTOCOL_VERSION, READY, run_id, 0, 0]),
         "text-above-limit": msgpack([PROTOCOL_VERSION, READY, "x" * (MAX_TEXT_BYTES + 1), 0, 0, 1]),
+        **HUGE_HEADERS,
     }
 
 
@@ -632,6 +679,7 @@ def case_hostile_messages(pipeline):
     pipeline.wait_for_progress(100)
     worker.send_signal(signal.SIGSTOP)
     run_id = re.search(r"run ([0-9a-f]{16}):", pipeline.stderr(ventilator)).group(1)
+    peak_before = {process.log: peak_memory_kib(process) for process in [sink, ventilator]}
 
     to_sink = write_messages(pipeline.folder / "to-sink", hostile_sink_messages(run_id))
     to_ventilator = hostile_ventilator_messages(run_id)
@@ -651,6 +699,12 @@ def case_hostile_messages(pipeline):
     send_raw(pipeline, "dealer", pipeline.endpoints["tasks"], [oversized])
     check(sink.poll() is None, f"the sink exited: {pipeline.stderr(sink)[-2000:]}")
     check(ventilator.poll() is None, f"the ventilator exited: {pipeline.stderr(ventilator)[-2000:]}")
+    for process in [sink, ventilator]:
+        growth = peak_memory_kib(process) - peak_before[process.log]
+        print(f"{process.log}: peak resident memory grew by {growth} KiB under hostile messages")
+        check(growth <= HOSTILE_MEMORY_GROWTH_KIB,
+              f"the {process.log}'s peak resident memory grew by {growth} KiB under hostile "
+              f"messages, more than {HOSTILE_MEMORY_GROWTH_KIB} KiB")
 
     worker.send_signal(signal.SIGCONT)
     finish(pipeline, [sink, ventilator, worker])
@@ -827,6 +881,7 @@ CASES = {
     "chunk-given-up": case_chunk_given_up,
     "wrong-server-key": case_wrong_server_key,
     "no-curve-server": case_no_curve_server,
+    "no-zap-handler": case_no_zap_handler,
     "hostile-messages": case_hostile_messages,
 }
 ARGS = None
