@@ -207,6 +207,21 @@ def case_full(pipeline):
     check(code == 0, f"a worker after the run exited with {code}: {pipeline.stderr(late)}")
     check("nothing heard from the ventilator" in pipeline.stderr(late),
           "the idle worker did not say why it exits")
+    check_no_keys_logged(pipeline)
+
+
+def check_no_keys_logged(pipeline):
+    """Checks that no log or output file contains a public or secret key."""
+    keys = set()
+    for path in pipeline.keys.rglob("*.key*"):
+        keys.update(re.findall(r'-key = "(.{40})"', path.read_text()))
+    check(len(keys) >= 3, f"found only {len(keys)} keys in {pipeline.keys}")
+    logs = [*pipeline.folder.glob("*.err"), *pipeline.folder.glob("*.out"),
+            *pipeline.output.glob("*")]
+    for path in logs:
+        text = path.read_text(errors="replace")
+        for key in keys:
+            check(key not in text, f"{path.name} contains the key {key[:4]}...")
 
 
 def case_late_worker(pipeline):
