@@ -1,5 +1,6 @@
 #include "kinetics/network.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace mkmap {
@@ -30,8 +31,20 @@ Network::Network(const Model& model) {
     totals_.push_back(model.sites[s].total);
   }
 
+  initial_ = Eigen::VectorXd::Zero(size());
+  for (int s = 0; s < site_type_count(); ++s) initial_[free_site_index(s)] = totals_[s];
+  for (int a = 0; a < static_cast<int>(model.initial_coverages.size()); ++a) {
+    initial_[a] = model.initial_coverages[a];
+    initial_[free_site_index(site_of_[a])] -= site_count_[a] * model.initial_coverages[a];
+  }
+  // The parser allows initial coverages to exceed a total by rounding.
+  for (int s = 0; s < site_type_count(); ++s) {
+    initial_[free_site_index(s)] = std::max(0.0, initial_[free_site_index(s)]);
+  }
+
   const RateConstants k = compute_rate_constants(model);
-  const int gas_count = static_cast<int>(model.gases.size());
+  gas_count_ = static_cast<int>(model.gases.size());
+  const int gas_count = gas_count_;
 
   for (std::size_t j = 0; j < model.steps.size(); ++j) {
     const Step& step = model.steps[j];
@@ -82,21 +95,12 @@ Network::Network(const Model& model) {
   }
 }
 
-Eigen::VectorXd Network::clean_surface() const {
-  Eigen::VectorXd x = Eigen::VectorXd::Zero(size());
-  for (int s = 0; s < site_type_count(); ++s) {
-    x[free_site_index(s)] = totals_[s];
+Eigen::MatrixXd Network::stoichiometry() const {
+  Eigen::MatrixXd N = Eigen::MatrixXd::Zero(size(), step_count());
+  for (int j = 0; j < step_count(); ++j) {
+    for (const Factor& change : steps_[j].net) N(change.unknown, j) = change.order;
   }
-  return x;
-}
-
-double Network::monomial(double constant, const std::vector<Factor>& factors,
-                         const Eigen::VectorXd& x) {
-  double value = constant;
-  for (const Factor& factor : factors) {
-    for (int n = 0; n < factor.order; ++n) value *= x[factor.unknown];
-  }
-  return value;
+  return N;
 }
 
 double Network::monomial_derivative(double constant, const std::vector<Factor>& factors,
@@ -115,28 +119,6 @@ double Network::monomial_derivative(double constant, const std::vector<Factor>& 
   return present ? value : 0.0;
 }
 
-void Network::rates(const Eigen::VectorXd& x, Eigen::VectorXd& forward,
-                    Eigen::VectorXd& reverse) const {
-  forward.resize(step_count());
-  reverse.resize(step_count());
-  for (int j = 0; j < step_count(); ++j) {
-    forward[j] = monomial(steps_[j].forward_constant, steps_[j].initial, x);
-    reverse[j] = monomial(steps_[j].reverse_constant, steps_[j].final, x);
-  }
-}
-
-void Network::derivative(const Eigen::VectorXd& x, Eigen::VectorXd& dxdt) const {
-  Eigen::VectorXd forward, reverse;
-  rates(x, forward, reverse);
-  dxdt = Eigen::VectorXd::Zero(size());
-  for (int j = 0; j < step_count(); ++j) {
-    const double net_rate = forward[j] - reverse[j];
-    for (const Factor& change : steps_[j].net) {
-      dxdt[change.unknown] += change.order * net_rate;
-    }
-  }
-}
-
 void Network::jacobian(const Eigen::VectorXd& x, Eigen::MatrixXd& J) const {
   J = Eigen::MatrixXd::Zero(size(), size());
   for (const CompiledStep& step : steps_) {
@@ -147,32 +129,6 @@ void Network::jacobian(const Eigen::VectorXd& x, Eigen::MatrixXd& J) const {
       for (const Factor& change : step.net) {
         J(change.unknown, k) += change.order * d_net;
       }
-    }
-  }
-}
-
-void Network::log_jacobian(const Eigen::VectorXd& forward, const Eigen::VectorXd& reverse,
-                           Eigen::MatrixXd& J) const {
-  J = Eigen::MatrixXd::Zero(size(), size());
-  for (int j = 0; j < step_count(); ++j) {
-    const CompiledStep& step = steps_[j];
-    for (const Factor& change : step.net) {
-      for (const Factor& factor : step.initial) {
-        J(change.unknown, factor.unknown) += change.order * factor.order * forward[j];
-      }
-      for (const Factor& factor : step.final) {
-        J(change.unknown, factor.unknown) -= change.order * factor.order * reverse[j];
-      }
-    }
-  }
-}
-
-void Network::gross_flux(const Eigen::VectorXd& forward, const Eigen::VectorXd& reverse,
-                         Eigen::VectorXd& flux) const {
-  flux = Eigen::VectorXd::Zero(size());
-  for (int j = 0; j < step_count(); ++j) {
-    for (const Factor& change : steps_[j].net) {
-      flux[change.unknown] += std::abs(change.order) * (forward[j] + reverse[j]);
     }
   }
 }

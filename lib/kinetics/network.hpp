@@ -5,14 +5,22 @@
 // Model::adsorbates order, then the free sites of each site type in
 // Model::sites order. Keeping free sites as unknowns, instead of computing
 // them as total - sum, keeps their relative precision when they are tiny.
+// The evaluation functions are templates on the scalar type, so that the
+// steady-state solver can retry a point in long double.
 
 #include <Eigen/Dense>
+#include <cmath>
 #include <vector>
 
 #include "kinetics/rate_constants.hpp"
 #include "model/model.hpp"
 
 namespace mkmap {
+
+template <typename Scalar>
+using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
+template <typename Scalar>
+using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 
 class Network {
  public:
@@ -24,6 +32,7 @@ class Network {
   int adsorbate_count() const noexcept { return adsorbate_count_; }
   int step_count() const noexcept { return static_cast<int>(steps_.size()); }
   int site_type_count() const noexcept { return static_cast<int>(totals_.size()); }
+  int gas_count() const noexcept { return gas_count_; }
 
   /// Site type of unknown i.
   int site_of(int i) const { return site_of_[i]; }
@@ -34,14 +43,21 @@ class Network {
   /// Index of the free-site unknown of site type s.
   int free_site_index(int s) const { return adsorbate_count_ + s; }
 
-  /// Returns the clean-surface state: no adsorbates, every site free.
-  Eigen::VectorXd clean_surface() const;
+  /// Returns the model's initial state: its initial coverages, or no
+  /// adsorbates, with the rest of every site type free.
+  Eigen::VectorXd initial_state() const { return initial_; }
+
+  /// Returns the net stoichiometry: entry (i, j) is how many units of
+  /// unknown i step j produces (FS count minus IS count).
+  Eigen::MatrixXd stoichiometry() const;
 
   /// Computes forward and reverse rates of every step [1/s] at coverages x.
-  void rates(const Eigen::VectorXd& x, Eigen::VectorXd& forward, Eigen::VectorXd& reverse) const;
+  template <typename Scalar>
+  void rates(const Vector<Scalar>& x, Vector<Scalar>& forward, Vector<Scalar>& reverse) const;
 
   /// Computes dx/dt [1/s] for every unknown, free sites included.
-  void derivative(const Eigen::VectorXd& x, Eigen::VectorXd& dxdt) const;
+  template <typename Scalar>
+  void derivative(const Vector<Scalar>& x, Vector<Scalar>& dxdt) const;
 
   /// Computes d(dx/dt)/dx [1/s], the Jacobian of derivative().
   void jacobian(const Eigen::VectorXd& x, Eigen::MatrixXd& J) const;
@@ -49,13 +65,15 @@ class Network {
   /// Computes d(dx_i/dt)/d(ln x_k) from rates already evaluated at x:
   /// in logarithmic variables a mass-action rate's derivative is its
   /// order times the rate, with no division by a coverage.
-  void log_jacobian(const Eigen::VectorXd& forward, const Eigen::VectorXd& reverse,
-                    Eigen::MatrixXd& J) const;
+  template <typename Scalar>
+  void log_jacobian(const Vector<Scalar>& forward, const Vector<Scalar>& reverse,
+                    Matrix<Scalar>& J) const;
 
   /// Computes the gross flux through each unknown, sum over steps of
   /// |net stoichiometry| (forward + reverse) [1/s], from evaluated rates.
-  void gross_flux(const Eigen::VectorXd& forward, const Eigen::VectorXd& reverse,
-                  Eigen::VectorXd& flux) const;
+  template <typename Scalar>
+  void gross_flux(const Vector<Scalar>& forward, const Vector<Scalar>& reverse,
+                  Vector<Scalar>& flux) const;
 
   /// Returns the net production rate of gas g [1/s per site]: positive for
   /// a product.
@@ -76,16 +94,77 @@ class Network {
     std::vector<int> gas_net;  ///< FS count minus IS count per gas
   };
 
-  static double monomial(double constant, const std::vector<Factor>& factors,
-                         const Eigen::VectorXd& x);
+  template <typename Scalar>
+  static Scalar monomial(double constant, const std::vector<Factor>& factors,
+                         const Vector<Scalar>& x) {
+    Scalar value = constant;
+    for (const Factor& factor : factors) {
+      for (int n = 0; n < factor.order; ++n) value *= x[factor.unknown];
+    }
+    return value;
+  }
   static double monomial_derivative(double constant, const std::vector<Factor>& factors,
                                     const Eigen::VectorXd& x, int unknown);
 
   int adsorbate_count_ = 0;
+  int gas_count_ = 0;
   std::vector<int> site_of_;
   std::vector<int> site_count_;
   std::vector<double> totals_;
+  Eigen::VectorXd initial_;
   std::vector<CompiledStep> steps_;
 };
+
+template <typename Scalar>
+void Network::rates(const Vector<Scalar>& x, Vector<Scalar>& forward,
+                    Vector<Scalar>& reverse) const {
+  forward.resize(step_count());
+  reverse.resize(step_count());
+  for (int j = 0; j < step_count(); ++j) {
+    forward[j] = monomial(steps_[j].forward_constant, steps_[j].initial, x);
+    reverse[j] = monomial(steps_[j].reverse_constant, steps_[j].final, x);
+  }
+}
+
+template <typename Scalar>
+void Network::derivative(const Vector<Scalar>& x, Vector<Scalar>& dxdt) const {
+  Vector<Scalar> forward, reverse;
+  rates(x, forward, reverse);
+  dxdt = Vector<Scalar>::Zero(size());
+  for (int j = 0; j < step_count(); ++j) {
+    const Scalar net_rate = forward[j] - reverse[j];
+    for (const Factor& change : steps_[j].net) {
+      dxdt[change.unknown] += Scalar(change.order) * net_rate;
+    }
+  }
+}
+
+template <typename Scalar>
+void Network::log_jacobian(const Vector<Scalar>& forward, const Vector<Scalar>& reverse,
+                           Matrix<Scalar>& J) const {
+  J = Matrix<Scalar>::Zero(size(), size());
+  for (int j = 0; j < step_count(); ++j) {
+    const CompiledStep& step = steps_[j];
+    for (const Factor& change : step.net) {
+      for (const Factor& factor : step.initial) {
+        J(change.unknown, factor.unknown) += Scalar(change.order * factor.order) * forward[j];
+      }
+      for (const Factor& factor : step.final) {
+        J(change.unknown, factor.unknown) -= Scalar(change.order * factor.order) * reverse[j];
+      }
+    }
+  }
+}
+
+template <typename Scalar>
+void Network::gross_flux(const Vector<Scalar>& forward, const Vector<Scalar>& reverse,
+                         Vector<Scalar>& flux) const {
+  flux = Vector<Scalar>::Zero(size());
+  for (int j = 0; j < step_count(); ++j) {
+    for (const Factor& change : steps_[j].net) {
+      flux[change.unknown] += Scalar(std::abs(change.order)) * (forward[j] + reverse[j]);
+    }
+  }
+}
 
 }  // namespace mkmap

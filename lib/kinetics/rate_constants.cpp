@@ -115,7 +115,13 @@ RateConstants compute_rate_constants(const Model& model) {
   for (const Step& step : model.steps) {
     const double reverse_barrier = step.Ga_eV - step.dG_eV;
 
-    if (has_gas(step.initial)) {
+    if (step.rule == RateRule::given) {
+      k.forward.push_back(step.kf);
+      k.reverse.push_back(step.kr);
+    } else if (step.rule == RateRule::transition_state) {
+      k.forward.push_back(transition_state_rate(step.Ga_eV, T));
+      k.reverse.push_back(transition_state_rate(reverse_barrier, T));
+    } else if (has_gas(step.initial)) {
       // Adsorption: the collision rate defines an equivalent barrier, and the
       // reverse barrier follows from the gas-corrected reaction free energy.
       const double kf = collision_rate(model, step);

@@ -1,6 +1,7 @@
 #pragma once
-// Rate constants of elementary steps: transition-state theory for surface
-// steps and desorption, collision theory for adsorption.
+// Rate constants of elementary steps by each step's rule: collision theory
+// for adsorption with transition-state theory for the rest, transition-state
+// theory for every step, or constants given in the model.
 
 #include <vector>
 

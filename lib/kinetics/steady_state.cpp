@@ -5,8 +5,11 @@
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <limits>
+#include <map>
 #include <new>
 #include <optional>
+#include <random>
 #include <sstream>
 
 #include "kinetics/network.hpp"
@@ -17,6 +20,7 @@ namespace {
 namespace odeint = boost::numeric::odeint;
 using OdeVector = boost::numeric::ublas::vector<double>;
 using OdeMatrix = boost::numeric::ublas::matrix<double>;
+using Clock = std::chrono::steady_clock;
 
 // Integrator error control. Coverages below the absolute tolerance are left
 // to Newton, which works in logarithms and resolves them to full precision.
@@ -34,9 +38,21 @@ constexpr double kMaxLogStep = 5.0;
 constexpr int kMaxLineSearchHalvings = 30;
 // Coverage may exceed its site total by this relative amount (rounding).
 constexpr double kBoundSlack = 1e-10;
+// Largest accepted relative site-sum error.
+constexpr double kSiteSumTolerance = 1e-10;
+// The gas balance error may exceed the residual tolerance by this factor:
+// surface fluxes can be larger than gas fluxes, so the balance of a root
+// that meets the residual tolerance is less tight.
+constexpr double kBalanceToleranceFactor = 100.0;
 // Eigenvalues with a real part below this fraction of the largest modulus
 // count as zero; rounding in the eigen-solver is of that order.
 constexpr double kStabilityRelTolerance = 1e-10;
+// Two stable roots are the same steady state when no coverage differs by
+// more than this in ln(coverage).
+constexpr double kDistinctLogDistance = 1e-3;
+// Coefficients of a conservation law below this (relative to its largest)
+// count as zero, and so do singular values below it.
+constexpr double kLawTolerance = 1e-9;
 
 Eigen::VectorXd to_eigen(const OdeVector& v) {
   Eigen::VectorXd out(v.size());
@@ -44,95 +60,290 @@ Eigen::VectorXd to_eigen(const OdeVector& v) {
   return out;
 }
 
-// Relative residual of every adsorbate and the largest one.
-double relative_residual(const Network& network, const Eigen::VectorXd& x) {
-  Eigen::VectorXd forward, reverse, dxdt, flux;
+// Which unknowns are solved for, which are held at their start value, and
+// the linear conservation laws that the solved ones obey. Site balances come
+// first; further laws arise when steps only move species among themselves.
+struct Conservation {
+  std::vector<int> solved;
+  std::vector<int> held;
+  /// Rows are laws over the solved unknowns: laws * x[solved] is constant.
+  Eigen::MatrixXd laws;
+  /// For each law, the position in solved whose rate row it replaces.
+  std::vector<int> replaced;
+  /// Laws other than the site balances.
+  int extra_laws = 0;
+};
+
+int matrix_rank(const Eigen::MatrixXd& m) {
+  if (m.rows() == 0 || m.cols() == 0) return 0;
+  Eigen::JacobiSVD<Eigen::MatrixXd> svd(m);
+  const Eigen::VectorXd& values = svd.singularValues();
+  int rank = 0;
+  for (int i = 0; i < values.size(); ++i) {
+    if (values[i] > kLawTolerance * values[0]) ++rank;
+  }
+  return rank;
+}
+
+Eigen::MatrixXd append_row(const Eigen::MatrixXd& m, const Eigen::VectorXd& row) {
+  Eigen::MatrixXd out(m.rows() + 1, row.size());
+  if (m.rows() > 0) out.topRows(m.rows()) = m;
+  out.row(m.rows()) = row.transpose();
+  return out;
+}
+
+// Finds the conservation structure of network for a start state. An unknown
+// that no step changes is held; so is every unknown of a law with
+// coefficients of one sign whose value at the start is zero, because such
+// species can never appear.
+Conservation analyze_conservation(const Network& network, const Eigen::VectorXd& start) {
+  const Eigen::MatrixXd N = network.stoichiometry();
+  std::vector<bool> held(network.size(), false);
+  for (int i = 0; i < network.size(); ++i) held[i] = N.row(i).cwiseAbs().maxCoeff() == 0.0;
+
+  for (;;) {
+    Conservation c;
+    for (int i = 0; i < network.size(); ++i) (held[i] ? c.held : c.solved).push_back(i);
+    const int n = static_cast<int>(c.solved.size());
+    Eigen::MatrixXd Ns(n, N.cols());
+    for (int p = 0; p < n; ++p) Ns.row(p) = N.row(c.solved[p]);
+
+    c.laws.resize(0, n);
+    for (int s = 0; s < network.site_type_count(); ++s) {
+      Eigen::VectorXd law = Eigen::VectorXd::Zero(n);
+      for (int p = 0; p < n; ++p) {
+        if (network.site_of(c.solved[p]) == s) law[p] = network.site_count_of(c.solved[p]);
+      }
+      if (law.cwiseAbs().maxCoeff() > 0.0) c.laws = append_row(c.laws, law);
+    }
+    const int site_laws = static_cast<int>(c.laws.rows());
+
+    // The null space of Ns^T holds every law; keep the ones the site
+    // balances do not span.
+    if (n > 0) {
+      Eigen::JacobiSVD<Eigen::MatrixXd> svd(Ns.transpose(), Eigen::ComputeFullV);
+      const Eigen::VectorXd& values = svd.singularValues();
+      const double largest = values.size() > 0 ? values[0] : 0.0;
+      int rank = 0;
+      for (int i = 0; i < values.size(); ++i) {
+        if (values[i] > kLawTolerance * std::max(largest, 1e-300)) ++rank;
+      }
+      for (int k = rank; k < n; ++k) {
+        Eigen::VectorXd law = svd.matrixV().col(k);
+        const Eigen::MatrixXd trial = append_row(c.laws, law);
+        if (matrix_rank(trial) > c.laws.rows()) c.laws = trial;
+      }
+    }
+    c.extra_laws = static_cast<int>(c.laws.rows()) - site_laws;
+
+    // A one-signed extra law with value zero at the start pins its species
+    // at zero: hold them and analyse again.
+    bool changed = false;
+    for (int k = site_laws; k < c.laws.rows(); ++k) {
+      Eigen::VectorXd law = c.laws.row(k).transpose();
+      law /= law.cwiseAbs().maxCoeff();
+      if (law.minCoeff() < -kLawTolerance) law = -law;
+      if (law.minCoeff() < -kLawTolerance) continue;
+      double value = 0.0;
+      for (int p = 0; p < n; ++p) value += law[p] * start[c.solved[p]];
+      if (value > 0.0) continue;
+      for (int p = 0; p < n; ++p) {
+        if (law[p] > kLawTolerance) {
+          held[c.solved[p]] = true;
+          changed = true;
+        }
+      }
+    }
+    if (changed) continue;
+
+    // Each law replaces the rate row of one solved unknown: the free site
+    // for a site balance when possible, else the unknown with the largest
+    // coefficient that keeps the replaced columns independent.
+    Eigen::MatrixXd chosen_columns(c.laws.rows(), 0);
+    for (int k = 0; k < c.laws.rows(); ++k) {
+      std::vector<int> order(n);
+      for (int p = 0; p < n; ++p) order[p] = p;
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+        const bool a_free = c.solved[a] >= network.adsorbate_count();
+        const bool b_free = c.solved[b] >= network.adsorbate_count();
+        if (k < site_laws && a_free != b_free) return a_free;
+        return std::abs(c.laws(k, a)) > std::abs(c.laws(k, b));
+      });
+      for (int p : order) {
+        if (std::abs(c.laws(k, p)) <= kLawTolerance * c.laws.row(k).cwiseAbs().maxCoeff()) break;
+        if (std::find(c.replaced.begin(), c.replaced.end(), p) != c.replaced.end()) continue;
+        Eigen::MatrixXd trial(c.laws.rows(), chosen_columns.cols() + 1);
+        trial << chosen_columns, c.laws.col(p);
+        if (matrix_rank(trial.topRows(k + 1)) == k + 1) {
+          chosen_columns = trial;
+          c.replaced.push_back(p);
+          break;
+        }
+      }
+    }
+    return c;
+  }
+}
+
+// Relative residual, site-sum and gas-balance errors of a state.
+struct Checks {
+  double residual = 0.0;
+  double site_sum_error = 0.0;
+  double balance_error = 0.0;
+};
+
+template <typename Scalar>
+Scalar relative_residual(const Network& network, const Conservation& c,
+                         const Vector<Scalar>& x) {
+  Vector<Scalar> forward, reverse, dxdt, flux;
   network.rates(x, forward, reverse);
   network.derivative(x, dxdt);
   network.gross_flux(forward, reverse, flux);
-  double worst = 0.0;
-  for (int a = 0; a < network.adsorbate_count(); ++a) {
-    const double scale = flux[a] > 0.0 ? flux[a] : 1.0;
-    worst = std::max(worst, std::abs(dxdt[a]) / scale);
+  Scalar worst = 0;
+  for (int i : c.solved) {
+    if (i >= network.adsorbate_count()) continue;
+    const Scalar scale = flux[i] > Scalar(0) ? flux[i] : Scalar(1);
+    worst = std::max(worst, Scalar(std::abs(dxdt[i]) / scale));
   }
   return worst;
 }
 
-// Scaled Newton residual in log variables: relative rate residual for each
-// adsorbate, relative site-balance error in each free-site row.
+Checks compute_checks(const Model& model, const Network& network, const Conservation& c,
+                      const Eigen::VectorXd& x) {
+  Checks checks;
+  checks.residual = relative_residual<double>(network, c, x);
+
+  std::vector<double> occupied(network.site_type_count(), 0.0);
+  for (int i = 0; i < network.size(); ++i) {
+    occupied[network.site_of(i)] += network.site_count_of(i) * x[i];
+  }
+  for (int s = 0; s < network.site_type_count(); ++s) {
+    const double total = network.site_total(s);
+    checks.site_sum_error = std::max(checks.site_sum_error, std::abs(occupied[s] - total) / total);
+  }
+
+  // Per element: net gas production must vanish at a steady state.
+  Eigen::VectorXd forward, reverse;
+  network.rates(x, forward, reverse);
+  std::map<std::string, std::pair<double, double>> elements;  // net, gross
+  for (int j = 0; j < network.step_count(); ++j) {
+    const Step& step = model.steps[j];
+    for (const auto* state : {&step.initial, &step.final}) {
+      const double sign = state == &step.initial ? -1.0 : 1.0;
+      for (const Term& term : *state) {
+        if (term.kind != TermKind::gas) continue;
+        for (const auto& [element, count] : model.gases[term.index].elements) {
+          auto& [net, gross] = elements[element];
+          net += sign * term.coefficient * count * (forward[j] - reverse[j]);
+          gross += term.coefficient * count * (forward[j] + reverse[j]);
+        }
+      }
+    }
+  }
+  for (const auto& [element, sums] : elements) {
+    if (sums.second > 0.0) {
+      checks.balance_error = std::max(checks.balance_error, std::abs(sums.first) / sums.second);
+    }
+  }
+  return checks;
+}
+
+// Scaled Newton system over the solved unknowns in ln(coverage): the
+// relative rate residual of each solved unknown, except that each
+// conservation law replaces the row of one unknown with its relative error.
+template <typename Scalar>
 struct NewtonSystem {
-  Eigen::VectorXd residual;
-  Eigen::MatrixXd jacobian;
+  Vector<Scalar> residual;
+  Matrix<Scalar> jacobian;
 };
 
-NewtonSystem newton_system(const Network& network, const Eigen::VectorXd& x) {
-  const int n = network.size();
-  Eigen::VectorXd forward, reverse, dxdt, flux;
+template <typename Scalar>
+NewtonSystem<Scalar> newton_system(const Network& network, const Conservation& c,
+                                   const Eigen::VectorXd& law_values, const Vector<Scalar>& x) {
+  const int n = static_cast<int>(c.solved.size());
+  Vector<Scalar> forward, reverse, dxdt, flux;
+  Matrix<Scalar> full;
   network.rates(x, forward, reverse);
   network.derivative(x, dxdt);
   network.gross_flux(forward, reverse, flux);
+  network.log_jacobian(forward, reverse, full);
 
-  NewtonSystem system;
+  NewtonSystem<Scalar> system;
   system.residual.resize(n);
-  network.log_jacobian(forward, reverse, system.jacobian);
-
-  for (int a = 0; a < network.adsorbate_count(); ++a) {
-    const double scale = flux[a] > 0.0 ? flux[a] : 1.0;
-    system.residual[a] = dxdt[a] / scale;
-    system.jacobian.row(a) /= scale;
+  system.jacobian.resize(n, n);
+  for (int p = 0; p < n; ++p) {
+    const int i = c.solved[p];
+    const Scalar scale = flux[i] > Scalar(0) ? flux[i] : Scalar(1);
+    system.residual[p] = dxdt[i] / scale;
+    for (int q = 0; q < n; ++q) system.jacobian(p, q) = full(i, c.solved[q]) / scale;
   }
-  for (int s = 0; s < network.site_type_count(); ++s) {
-    const int row = network.free_site_index(s);
-    const double total = network.site_total(s);
-    double occupied = -total;
-    system.jacobian.row(row).setZero();
-    for (int i = 0; i < n; ++i) {
-      if (network.site_of(i) != s) continue;
-      occupied += network.site_count_of(i) * x[i];
-      system.jacobian(row, i) = network.site_count_of(i) * x[i] / total;
+  for (int k = 0; k < static_cast<int>(c.replaced.size()); ++k) {
+    const int row = c.replaced[k];
+    Scalar value = 0;
+    Scalar scale = std::abs(Scalar(law_values[k]));
+    for (int q = 0; q < n; ++q) {
+      const Scalar term = Scalar(c.laws(k, q)) * x[c.solved[q]];
+      value += term;
+      scale += std::abs(term);
     }
-    system.residual[row] = occupied / total;
+    if (!(scale > Scalar(0))) scale = 1;
+    system.residual[row] = (value - Scalar(law_values[k])) / scale;
+    for (int q = 0; q < n; ++q) {
+      system.jacobian(row, q) = Scalar(c.laws(k, q)) * x[c.solved[q]] / scale;
+    }
   }
   return system;
 }
 
-double max_norm(const Eigen::VectorXd& v) { return v.cwiseAbs().maxCoeff(); }
-
 struct NewtonOutcome {
   bool converged = false;
   Eigen::VectorXd x;
+  double residual = 0.0;
   int iterations = 0;
   std::string reason;
 };
 
-// Damped Newton on ln(coverage), which keeps every coverage positive and
-// treats 1e-30 and 1 with the same relative precision.
-NewtonOutcome newton(const Network& network, Eigen::VectorXd x, const SolverOptions& options) {
+// Damped Newton on ln(coverage) of the solved unknowns, which keeps every
+// coverage positive and treats 1e-30 and 1 with the same relative precision.
+template <typename Scalar>
+NewtonOutcome newton(const Network& network, const Conservation& c,
+                     const Eigen::VectorXd& law_values, const Eigen::VectorXd& start,
+                     double target, double tolerance, int max_iterations) {
+  using std::exp;
+  using std::log;
   NewtonOutcome outcome;
-  for (int i = 0; i < network.size(); ++i) {
+  const int n = static_cast<int>(c.solved.size());
+  Vector<Scalar> x = start.cast<Scalar>();
+  Vector<Scalar> u(n);
+  for (int p = 0; p < n; ++p) {
+    const int i = c.solved[p];
     const double floor = kStartFloor * network.site_total(network.site_of(i));
-    x[i] = std::max(x[i], floor);
+    x[i] = std::max(x[i], Scalar(floor));
+    u[p] = log(x[i]);
   }
-  Eigen::VectorXd u = x.array().log();
-  NewtonSystem system = newton_system(network, x);
-  double merit = system.residual.norm();
+  auto max_norm = [](const Vector<Scalar>& v) {
+    return v.size() == 0 ? Scalar(0) : v.cwiseAbs().maxCoeff();
+  };
 
-  for (int iteration = 1; iteration <= options.max_newton_iterations; ++iteration) {
+  NewtonSystem<Scalar> system = newton_system(network, c, law_values, x);
+  Scalar merit = system.residual.norm();
+  for (int iteration = 1; iteration <= max_iterations && n > 0; ++iteration) {
     outcome.iterations = iteration;
-    const Eigen::VectorXd step = system.jacobian.fullPivLu().solve(-system.residual);
+    const Vector<Scalar> step = system.jacobian.fullPivLu().solve(-system.residual);
     if (!step.allFinite()) {
       outcome.reason = "Newton step is not finite (singular Jacobian)";
       break;
     }
 
-    double lambda = std::min(1.0, kMaxLogStep / std::max(max_norm(step), 1e-300));
+    Scalar lambda = std::min(Scalar(1), Scalar(kMaxLogStep) / std::max(max_norm(step), Scalar(1e-300)));
     bool improved = false;
-    for (int halving = 0; halving <= kMaxLineSearchHalvings; ++halving, lambda *= 0.5) {
-      const Eigen::VectorXd trial_u = u + lambda * step;
-      const Eigen::VectorXd trial_x = trial_u.array().exp();
-      NewtonSystem trial = newton_system(network, trial_x);
-      const double trial_merit = trial.residual.norm();
-      if (std::isfinite(trial_merit) && trial_merit < merit) {
+    for (int halving = 0; halving <= kMaxLineSearchHalvings; ++halving, lambda *= Scalar(0.5)) {
+      const Vector<Scalar> trial_u = u + lambda * step;
+      Vector<Scalar> trial_x = x;
+      for (int p = 0; p < n; ++p) trial_x[c.solved[p]] = exp(trial_u[p]);
+      NewtonSystem<Scalar> trial = newton_system(network, c, law_values, trial_x);
+      const Scalar trial_merit = trial.residual.norm();
+      if (std::isfinite(static_cast<double>(trial_merit)) && trial_merit < merit) {
         u = trial_u;
         x = trial_x;
         system = std::move(trial);
@@ -142,50 +353,60 @@ NewtonOutcome newton(const Network& network, Eigen::VectorXd x, const SolverOpti
       }
     }
 
-    if (max_norm(system.residual) <= options.newton_target) {
+    if (max_norm(system.residual) <= Scalar(target)) {
       outcome.converged = true;
       break;
     }
     if (!improved) {
       // Rounding floor: no step reduces the residual any further.
-      outcome.converged = max_norm(system.residual) <= options.residual_tolerance;
+      outcome.converged = max_norm(system.residual) <= Scalar(tolerance);
       if (!outcome.converged) outcome.reason = "Newton line search stalled";
       break;
     }
   }
+  if (n == 0) outcome.converged = true;
   if (!outcome.converged && outcome.reason.empty()) {
-    outcome.reason = "Newton did not converge in " +
-                     std::to_string(options.max_newton_iterations) + " iterations";
+    outcome.reason = "Newton did not converge in " + std::to_string(max_iterations) + " iterations";
   }
-  outcome.x = x;
+  outcome.residual = static_cast<double>(max_norm(system.residual));
+  outcome.x = x.template cast<double>();
   return outcome;
 }
 
-// Largest real part of the eigenvalues of d(ln theta_a/dt)/d(ln theta_b) on
-// the adsorbates, with free sites eliminated through the site balance. This
-// matrix is similar to the Jacobian on the conserved subspace, so it has
-// the same eigenvalues, and its scaling suits the eigen-solver.
-double max_eigenvalue_real(const Network& network, const Eigen::VectorXd& x,
-                           double* max_modulus) {
-  const int n = network.adsorbate_count();
+// Largest real part of the eigenvalues of the Jacobian restricted to the
+// subspace that keeps the conservation laws. It is computed on the matrix
+// d(ln x_i/dt)/d(ln x_k) of the solved unknowns, which is similar to the
+// Jacobian and suits the eigen-solver's scaling, projected onto the null
+// space of the laws in those variables.
+double max_eigenvalue_real(const Network& network, const Conservation& c,
+                           const Eigen::VectorXd& x_in, double* max_modulus) {
+  const int n = static_cast<int>(c.solved.size());
   *max_modulus = 0.0;
-  if (n == 0) return -1.0;
-
+  Eigen::VectorXd x = x_in.cwiseMax(std::numeric_limits<double>::min());
   Eigen::VectorXd forward, reverse;
   Eigen::MatrixXd J;
   network.rates(x, forward, reverse);
   network.log_jacobian(forward, reverse, J);
 
-  Eigen::MatrixXd reduced(n, n);
-  for (int a = 0; a < n; ++a) {
-    for (int b = 0; b < n; ++b) {
-      const int free_site = network.free_site_index(network.site_of(b));
-      const double through_free_site =
-          network.site_count_of(b) * x[b] * J(a, free_site) / x[free_site];
-      reduced(a, b) = (J(a, b) - through_free_site) / x[a];
-    }
+  Eigen::MatrixXd A(n, n);
+  for (int p = 0; p < n; ++p) {
+    for (int q = 0; q < n; ++q) A(p, q) = J(c.solved[p], c.solved[q]) / x[c.solved[p]];
   }
-  const Eigen::VectorXcd eigenvalues = Eigen::EigenSolver<Eigen::MatrixXd>(reduced, false).eigenvalues();
+  Eigen::MatrixXd Q = Eigen::MatrixXd::Identity(n, n);
+  if (c.laws.rows() > 0) {
+    Eigen::MatrixXd scaled_laws = c.laws;
+    for (int q = 0; q < n; ++q) scaled_laws.col(q) *= x[c.solved[q]];
+    for (int k = 0; k < scaled_laws.rows(); ++k) {
+      scaled_laws.row(k) /= std::max(scaled_laws.row(k).cwiseAbs().maxCoeff(), 1e-300);
+    }
+    Eigen::JacobiSVD<Eigen::MatrixXd> svd(scaled_laws, Eigen::ComputeFullV);
+    const int rank = static_cast<int>(c.laws.rows());
+    Q = svd.matrixV().rightCols(n - rank);
+  }
+  if (Q.cols() == 0) return -1.0;
+  const Eigen::MatrixXd reduced = Q.transpose() * A * Q;
+  const Eigen::VectorXcd eigenvalues =
+      Eigen::EigenSolver<Eigen::MatrixXd>(reduced, false).eigenvalues();
   double largest = -std::numeric_limits<double>::infinity();
   for (const auto& value : eigenvalues) {
     largest = std::max(largest, value.real());
@@ -194,53 +415,23 @@ double max_eigenvalue_real(const Network& network, const Eigen::VectorXd& x,
   return largest;
 }
 
-// Checks a Newton root against the acceptance rules; empty when accepted.
-std::optional<std::string> check_root(const Network& network, const Eigen::VectorXd& x,
-                                      const SolverOptions& options, SteadyState& result) {
-  for (int i = 0; i < network.size(); ++i) {
-    const double total = network.site_total(network.site_of(i));
-    if (!(x[i] >= 0.0) || x[i] > total * (1.0 + kBoundSlack)) {
-      std::ostringstream message;
-      message << "coverage " << i << " = " << x[i] << " is outside [0, " << total << "]";
-      return message.str();
-    }
-  }
-
-  result.residual = relative_residual(network, x);
-  if (!(result.residual <= options.residual_tolerance)) {
-    std::ostringstream message;
-    message << "relative residual " << result.residual << " above tolerance "
-            << options.residual_tolerance;
-    return message.str();
-  }
-
-  double max_modulus = 0.0;
-  result.max_eigenvalue_real = max_eigenvalue_real(network, x, &max_modulus);
-  if (result.max_eigenvalue_real > kStabilityRelTolerance * max_modulus) {
-    std::ostringstream message;
-    message << "unstable steady state (eigenvalue with real part "
-            << result.max_eigenvalue_real << " 1/s)";
-    return message.str();
-  }
-  return std::nullopt;
-}
-
-// Stiff integration of every coverage with a Rosenbrock method.
+// Stiff integration of every coverage with a Rosenbrock method; negative
+// coverages that rounding leaves below the absolute tolerance are reset to
+// zero after each step, so the state stays physical.
 class Integrator {
  public:
-  explicit Integrator(const Network& network)
+  Integrator(const Network& network, const Eigen::VectorXd& start)
       : network_(network),
         stepper_(kIntegratorAbsTolerance, kIntegratorRelTolerance),
         state_(network.size()) {
-    const Eigen::VectorXd clean = network.clean_surface();
-    for (int i = 0; i < network.size(); ++i) state_[i] = clean[i];
+    for (int i = 0; i < network.size(); ++i) state_[i] = start[i];
   }
 
   /// Advances to time end [s]; false when the step budget ran out.
   bool advance_to(double end, int& steps, int max_steps) {
     auto system = [this](const OdeVector& x, OdeVector& dxdt, double) {
       Eigen::VectorXd derivative;
-      network_.derivative(to_eigen(x), derivative);
+      network_.derivative<double>(to_eigen(x), derivative);
       for (int i = 0; i < network_.size(); ++i) dxdt[i] = derivative[i];
     };
     auto jacobian = [this](const OdeVector& x, OdeMatrix& J, double, OdeVector& dfdt) {
@@ -258,6 +449,9 @@ class Integrator {
       double dt = std::min(dt_, end - time_);
       const bool truncated = dt < dt_;
       const auto outcome = stepper_.try_step(pair, state_, time_, dt);
+      if (outcome == odeint::success) {
+        for (std::size_t i = 0; i < state_.size(); ++i) state_[i] = std::max(state_[i], 0.0);
+      }
       if (outcome == odeint::success && truncated) {
         time_ = end;  // land exactly on the checkpoint; keep the longer step size
       } else {
@@ -279,54 +473,261 @@ class Integrator {
   double dt_ = kFirstStep_s;
 };
 
-SteadyState solve(const Model& model, const SolverOptions& options) {
-  const Network network(model);
-  SteadyState result;
-  Integrator integrator(network);
-  std::string last_reason = "integration reached its time limit";
+// The result of one start.
+struct Attempt {
+  bool accepted = false;
+  std::string reason;
+  Eigen::VectorXd x;
+  Checks checks;
+  double max_eigenvalue_real = 0.0;
+  Precision precision = Precision::double_precision;
+  int newton_iterations = 0;
+  int integrator_steps = 0;
+  double integrated_time_s = 0.0;
+};
 
+// Checks a Newton root against the acceptance rules; empty when accepted.
+std::optional<std::string> check_root(const Model& model, const Network& network,
+                                      const Conservation& c, Attempt& attempt) {
+  const Eigen::VectorXd& x = attempt.x;
+  for (int i = 0; i < network.size(); ++i) {
+    const double total = network.site_total(network.site_of(i));
+    if (!(x[i] >= 0.0) || x[i] > total * (1.0 + kBoundSlack)) {
+      std::ostringstream message;
+      message << "coverage " << i << " = " << x[i] << " is outside [0, " << total << "]";
+      return message.str();
+    }
+  }
+
+  const double tolerance = model.solver.residual_tolerance;
+  const double residual = attempt.checks.residual;
+  attempt.checks = compute_checks(model, network, c, x);
+  if (attempt.precision == Precision::extended_precision) {
+    // Double rounding of the rates would hide the precision Newton reached.
+    attempt.checks.residual = residual;
+  }
+  if (!(attempt.checks.residual <= tolerance)) {
+    std::ostringstream message;
+    message << "relative residual " << attempt.checks.residual << " above tolerance " << tolerance;
+    return message.str();
+  }
+  if (!(attempt.checks.site_sum_error <= kSiteSumTolerance)) {
+    std::ostringstream message;
+    message << "site sums off their totals by " << attempt.checks.site_sum_error;
+    return message.str();
+  }
+  if (!(attempt.checks.balance_error <= kBalanceToleranceFactor * tolerance)) {
+    std::ostringstream message;
+    message << "gas consumption and production differ by " << attempt.checks.balance_error
+            << " of the gross gas flux";
+    return message.str();
+  }
+
+  double max_modulus = 0.0;
+  attempt.max_eigenvalue_real = max_eigenvalue_real(network, c, x, &max_modulus);
+  if (attempt.max_eigenvalue_real > kStabilityRelTolerance * max_modulus) {
+    std::ostringstream message;
+    message << "unstable steady state (eigenvalue with real part " << attempt.max_eigenvalue_real
+            << " 1/s)";
+    return message.str();
+  }
+  return std::nullopt;
+}
+
+// Integrates from start and tries Newton at each checkpoint once the state
+// is close to steady, in long double when double precision stalls.
+Attempt solve_from(const Model& model, const Network& network, const Eigen::VectorXd& start,
+                   const SolverOptions& options, Clock::time_point deadline) {
+  Attempt attempt;
+  const Conservation c = analyze_conservation(network, start);
+  Eigen::VectorXd solved_start(c.solved.size());
+  for (std::size_t p = 0; p < c.solved.size(); ++p) solved_start[p] = start[c.solved[p]];
+  const Eigen::VectorXd law_values = c.laws * solved_start;
+  const double tolerance = model.solver.residual_tolerance;
+
+  Integrator integrator(network, start);
+  attempt.reason = "integration reached its time limit";
   for (double checkpoint = kFirstCheckpoint_s; checkpoint <= options.max_time_s * 1.000001;
        checkpoint *= kCheckpointFactor) {
-    if (!integrator.advance_to(checkpoint, result.integrator_steps,
+    if (Clock::now() > deadline) {
+      attempt.reason = "point time limit of " + std::to_string(options.max_solve_time_s) +
+                       " s reached at model time " + std::to_string(integrator.time()) + " s";
+      break;
+    }
+    if (!integrator.advance_to(checkpoint, attempt.integrator_steps,
                                options.max_integrator_steps)) {
-      last_reason = "integrator step limit reached at t = " + std::to_string(integrator.time()) + " s";
+      attempt.reason =
+          "integrator step limit reached at t = " + std::to_string(integrator.time()) + " s";
       break;
     }
     const Eigen::VectorXd x = integrator.state();
     if (!x.allFinite()) {
-      last_reason = "integration produced a non-finite coverage";
+      attempt.reason = "integration produced a non-finite coverage";
       break;
     }
     const bool last_checkpoint = checkpoint * kCheckpointFactor > options.max_time_s * 1.000001;
-    if (relative_residual(network, x) > options.newton_start_residual && !last_checkpoint) {
+    if (relative_residual<double>(network, c, x) > options.newton_start_residual &&
+        !last_checkpoint) {
       continue;
     }
 
-    NewtonOutcome outcome = newton(network, x, options);
-    result.newton_iterations += outcome.iterations;
-    result.integrated_time_s = integrator.time();
+    NewtonOutcome outcome = newton<double>(network, c, law_values, x, options.newton_target,
+                                           tolerance, options.max_newton_iterations);
+    attempt.newton_iterations += outcome.iterations;
+    attempt.precision = Precision::double_precision;
+    if (!outcome.converged && outcome.residual <= options.newton_start_residual) {
+      // Close but stalled: rounding in double may be the limit.
+      outcome = newton<long double>(network, c, law_values, outcome.x,
+                                    options.extended_newton_target, tolerance,
+                                    options.max_newton_iterations);
+      attempt.newton_iterations += outcome.iterations;
+      attempt.precision = Precision::extended_precision;
+    }
+    attempt.integrated_time_s = integrator.time();
     if (!outcome.converged) {
-      last_reason = outcome.reason;
+      attempt.reason = outcome.reason;
       continue;
     }
-    if (auto rejection = check_root(network, outcome.x, options, result)) {
-      last_reason = *rejection;
+    attempt.x = outcome.x;
+    attempt.checks.residual = outcome.residual;
+    if (auto rejection = check_root(model, network, c, attempt)) {
+      attempt.reason = *rejection;
       continue;
     }
+    attempt.accepted = true;
+    attempt.reason.clear();
+    return attempt;
+  }
+  attempt.x = integrator.state();
+  attempt.integrated_time_s = integrator.time();
+  return attempt;
+}
 
-    Eigen::VectorXd forward, reverse;
-    network.rates(outcome.x, forward, reverse);
-    result.status = PointStatus::converged;
-    result.coverages = outcome.x;
-    result.tof = network.gas_production(model.product, forward, reverse);
-    result.reason.clear();
-    return result;
+// Returns the starts: the initial state, then for StartSet::all each solved
+// adsorbate saturating its site type and random states. Starts other than
+// the initial one are made only when the site balances are the only
+// conservation laws, because they must keep the initial state's law values.
+std::vector<Eigen::VectorXd> make_starts(const Model& model, const Network& network) {
+  const Eigen::VectorXd initial = network.initial_state();
+  std::vector<Eigen::VectorXd> starts = {initial};
+  if (model.solver.starts != StartSet::all) return starts;
+  const Conservation c = analyze_conservation(network, initial);
+  if (c.extra_laws > 0) return starts;
+
+  std::vector<bool> solved(network.size(), false);
+  for (int i : c.solved) solved[i] = true;
+  // Sites of each type not taken by held species.
+  std::vector<double> available(network.site_type_count());
+  for (int s = 0; s < network.site_type_count(); ++s) available[s] = network.site_total(s);
+  for (int i : c.held) available[network.site_of(i)] -= network.site_count_of(i) * initial[i];
+
+  auto cleared = [&](int s) {
+    Eigen::VectorXd x = initial;
+    for (int i : c.solved) {
+      if (network.site_of(i) == s) x[i] = 0.0;
+    }
+    return x;
+  };
+  for (int a = 0; a < network.adsorbate_count(); ++a) {
+    if (!solved[a]) continue;
+    const int s = network.site_of(a);
+    Eigen::VectorXd x = cleared(s);
+    x[a] = available[s] / network.site_count_of(a);
+    starts.push_back(x);
   }
 
-  result.status = PointStatus::failed;
-  result.reason = last_reason;
-  result.coverages = integrator.state();
-  result.integrated_time_s = integrator.time();
+  std::mt19937_64 generator(model.solver.seed);
+  std::exponential_distribution<double> weight(1.0);
+  for (int r = 0; r < model.solver.random_starts; ++r) {
+    Eigen::VectorXd x = initial;
+    for (int s = 0; s < network.site_type_count(); ++s) {
+      double sum = 0.0;
+      for (int i : c.solved) {
+        if (network.site_of(i) != s) continue;
+        x[i] = weight(generator);
+        sum += network.site_count_of(i) * x[i];
+      }
+      for (int i : c.solved) {
+        if (network.site_of(i) == s && sum > 0.0) x[i] *= available[s] / sum;
+      }
+    }
+    starts.push_back(x);
+  }
+  return starts;
+}
+
+bool same_state(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
+  const double tiny = std::numeric_limits<double>::min();
+  for (int i = 0; i < a.size(); ++i) {
+    const double distance = std::abs(std::log(std::max(a[i], tiny)) - std::log(std::max(b[i], tiny)));
+    if (distance > kDistinctLogDistance) return false;
+  }
+  return true;
+}
+
+double product_rate(const Model& model, const Network& network, const Eigen::VectorXd& x) {
+  Eigen::VectorXd forward, reverse;
+  network.rates(x, forward, reverse);
+  return network.gas_production(model.product, forward, reverse);
+}
+
+SteadyState solve(const Model& model, const SolverOptions& options, Clock::time_point started) {
+  const Network network(model);
+  const Clock::time_point deadline =
+      started + std::chrono::duration_cast<Clock::duration>(
+                    std::chrono::duration<double>(options.max_solve_time_s));
+  SteadyState result;
+  result.held = analyze_conservation(network, network.initial_state()).held;
+
+  std::optional<Attempt> reported;
+  std::string first_reason;
+  for (const Eigen::VectorXd& start : make_starts(model, network)) {
+    Attempt attempt = solve_from(model, network, start, options, deadline);
+    result.newton_iterations += attempt.newton_iterations;
+    result.integrator_steps += attempt.integrator_steps;
+    if (first_reason.empty() && !reported && !attempt.accepted) first_reason = attempt.reason;
+    if (!attempt.accepted) {
+      if (!reported) reported = attempt;  // keep the first failure for its state
+      continue;
+    }
+    const bool known = std::any_of(result.branches.begin(), result.branches.end(),
+                                   [&](const SteadyBranch& branch) {
+                                     return same_state(branch.coverages, attempt.x);
+                                   });
+    if (!known) result.branches.push_back({attempt.x, product_rate(model, network, attempt.x)});
+    if (!reported || !reported->accepted) reported = attempt;
+    if (Clock::now() > deadline) break;
+  }
+
+  const Attempt& chosen = *reported;
+  result.status = chosen.accepted ? PointStatus::converged : PointStatus::failed;
+  result.reason = chosen.accepted ? "" : chosen.reason;
+  result.coverages = chosen.x;
+  result.residual = chosen.checks.residual;
+  result.site_sum_error = chosen.checks.site_sum_error;
+  result.balance_error = chosen.checks.balance_error;
+  result.max_eigenvalue_real = chosen.max_eigenvalue_real;
+  result.precision = chosen.precision;
+  result.integrated_time_s = chosen.integrated_time_s;
+  result.stable_states = static_cast<int>(result.branches.size());
+  std::sort(result.branches.begin(), result.branches.end(),
+            [](const SteadyBranch& a, const SteadyBranch& b) { return a.tof < b.tof; });
+
+  if (chosen.x.size() == network.size() && chosen.x.allFinite()) {
+    Eigen::VectorXd forward, reverse;
+    network.rates(chosen.x, forward, reverse);
+    result.tof = network.gas_production(model.product, forward, reverse);
+    for (int j = 0; j < network.step_count(); ++j) {
+      result.net_rates.push_back(forward[j] - reverse[j]);
+      result.reversibilities.push_back(forward[j] > 0.0 ? reverse[j] / forward[j]
+                                                        : std::numeric_limits<double>::quiet_NaN());
+    }
+  }
+  if (result.status == PointStatus::failed) result.tof = 0.0;
+  if (result.status == PointStatus::converged && !first_reason.empty()) {
+    result.reason = "the initial coverages gave no steady state (" + first_reason +
+                    "); reported the first stable state from another start";
+  }
   return result;
 }
 
@@ -336,11 +737,15 @@ const char* to_string(PointStatus status) noexcept {
   return status == PointStatus::converged ? "converged" : "failed";
 }
 
+const char* to_string(Precision precision) noexcept {
+  return precision == Precision::double_precision ? "double" : "extended";
+}
+
 SteadyState solve_steady_state(const Model& model, const SolverOptions& options) noexcept {
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   SteadyState result;
   try {
-    result = solve(model, options);
+    result = solve(model, options, start);
   } catch (const std::bad_alloc&) {
     result = SteadyState{};
     result.reason = "out of memory while solving";
@@ -351,7 +756,7 @@ SteadyState solve_steady_state(const Model& model, const SolverOptions& options)
     result = SteadyState{};
     result.reason = "solver error of an unknown type";
   }
-  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  const std::chrono::duration<double> elapsed = Clock::now() - start;
   result.solve_time_s = elapsed.count();
   return result;
 }

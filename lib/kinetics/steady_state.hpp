@@ -1,9 +1,13 @@
 #pragma once
-// The steady state of one grid point: stiff integration from a clean
-// surface, then damped Newton refinement, then acceptance checks.
+// The steady state of one grid point: stiff integration from one or more
+// starting coverages, damped Newton refinement in logarithmic coverages
+// (retried in long double when double precision stalls), then acceptance
+// checks on bounds, the relative residual, site sums, the gas balance and
+// linear stability.
 
 #include <Eigen/Dense>
 #include <string>
+#include <vector>
 
 #include "model/model.hpp"
 
@@ -14,20 +18,37 @@ enum class PointStatus { converged, failed };
 /// Returns "converged" or "failed".
 const char* to_string(PointStatus status) noexcept;
 
+/// Floating-point type of the Newton iteration that produced a result.
+enum class Precision { double_precision, extended_precision };
+
+/// Returns "double" or "extended".
+const char* to_string(Precision precision) noexcept;
+
+/// Internal limits of the solver. The residual tolerance and the starts come
+/// from the model's solver settings.
 struct SolverOptions {
-  /// Accept a root only when, for every adsorbate, |dtheta/dt| divided by
-  /// the gross flux through it is at most this [dimensionless].
-  double residual_tolerance = 1e-8;
   /// Newton stops improving once the relative residual is this small.
   double newton_target = 1e-13;
+  /// Newton target in long double.
+  double extended_newton_target = 1e-16;
   /// Try Newton from the integrator state once its relative residual is
   /// below this [dimensionless].
   double newton_start_residual = 1e-3;
   /// Give up integrating at this model time [s].
   double max_time_s = 1e12;
-  /// Bound on accepted plus rejected integrator steps, so every point ends.
+  /// Bound on accepted plus rejected integrator steps per start, so every
+  /// point ends.
   int max_integrator_steps = 200000;
   int max_newton_iterations = 200;
+  /// Wall-time limit of one point over all its starts [s].
+  double max_solve_time_s = 60.0;
+};
+
+/// One accepted, linearly stable steady state.
+struct SteadyBranch {
+  Eigen::VectorXd coverages;
+  /// Net production rate of the model's product [1/s per site].
+  double tof = 0.0;
 };
 
 /// The outcome of one point; a failure is a value with a reason.
@@ -39,11 +60,30 @@ struct SteadyState {
   Eigen::VectorXd coverages;
   /// Net production rate of the model's product [1/s per site].
   double tof = 0.0;
-  /// Largest |dtheta/dt| / gross flux over adsorbates [dimensionless].
+  /// Largest |dtheta/dt| / gross flux over the adsorbates that are solved
+  /// for [dimensionless].
   double residual = 0.0;
-  /// Largest real part of the Jacobian's eigenvalues on the conserved
-  /// subspace [1/s]; negative for a stable steady state.
+  /// Largest |sum of occupied and free sites - total| / total over the site
+  /// types [dimensionless].
+  double site_sum_error = 0.0;
+  /// Largest |net gas production of an element| divided by the gross gas
+  /// flux of that element, over the elements [dimensionless].
+  double balance_error = 0.0;
+  /// Largest real part of the Jacobian's eigenvalues on the subspace that
+  /// keeps the conservation laws [1/s]; negative for a stable steady state.
   double max_eigenvalue_real = 0.0;
+  Precision precision = Precision::double_precision;
+  /// Distinct stable steady states found over all starts.
+  int stable_states = 0;
+  /// Every distinct stable steady state, in increasing TOF.
+  std::vector<SteadyBranch> branches;
+  /// Net rate rf - rr of every step [1/s] at the reported state.
+  std::vector<double> net_rates;
+  /// Reversibility rr / rf of every step at the reported state; NaN when
+  /// rf = 0.
+  std::vector<double> reversibilities;
+  /// Unknowns held at their initial value because no step changes them.
+  std::vector<int> held;
   int newton_iterations = 0;
   int integrator_steps = 0;
   /// Model time integrated before the accepted root [s].

@@ -98,6 +98,8 @@ void check_label(const TermSyntax& term) {
   }
 }
 
+}  // namespace
+
 TermSyntax parse_term(const std::string& text) {
   TermSyntax term;
   term.text = text;
@@ -132,6 +134,8 @@ TermSyntax parse_term(const std::string& text) {
   check_label(term);
   return term;
 }
+
+namespace {
 
 StateSyntax parse_state(const std::string& state) {
   StateSyntax terms;

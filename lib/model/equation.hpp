@@ -24,6 +24,10 @@ struct TermSyntax {
 
 using StateSyntax = std::vector<TermSyntax>;
 
+/// Parses one term such as "2O_s", "O2_2s" or "CO_g" (no surrounding spaces).
+/// Throws: std::invalid_argument saying what is wrong with the notation.
+TermSyntax parse_term(const std::string& text);
+
 /// Splits an equation into its 2 or 3 states and their terms. Both "->" and
 /// "<->" separate states.
 /// Throws: std::invalid_argument saying what is wrong with the notation.

@@ -59,14 +59,11 @@ GasThermo parse_thermo(const YamlReader& reader, const YAML::Node& key_node,
                         gas["rotational_temperatures"].IsDefined() ||
                         gas["vibrational_temperatures"].IsDefined();
   if (!has_data) {
-    if (thermo.enabled) {
-      reader.fail(key_node, key_node.Scalar(),
-                  "gas has no thermo data; give symmetry, "
-                  "rotational_temperatures and vibrational_temperatures, or "
-                  "set correction: false");
-    }
+    // Whether the correction needs the data depends on the steps' rate
+    // rules, which check_gas_thermo() tests after the reactions.
     return thermo;
   }
+  thermo.data_given = true;
 
   if (thermo.enabled || gas["symmetry"].IsDefined()) {
     const YAML::Node symmetry = reader.require(gas, "symmetry", what,
@@ -93,6 +90,7 @@ Gas parse_gas(const YamlReader& reader, const YAML::Node& key_node,
               const YAML::Node& value) {
   Gas gas;
   gas.name = key_node.Scalar();
+  gas.line = line_of(key_node);
   const std::string what = "gas \"" + gas.name + "\"";
   reader.check_map(value, what, kGasKeys);
 
@@ -121,6 +119,31 @@ void parse_gases(const YamlReader& reader, const YAML::Node& gases,
                          "{CO: {pressure: 0.1, symmetry: 1, ...}}");
   for (const auto& entry : gases) {
     model.gases.push_back(parse_gas(reader, entry.first, entry.second));
+  }
+}
+
+void check_gas_thermo(const YamlReader& reader, const YAML::Node& gases,
+                      const Model& model) {
+  std::vector<bool> needed(model.gases.size(), false);
+  for (const Step& step : model.steps) {
+    if (step.rule != RateRule::collision) continue;
+    for (const auto* state : {&step.initial, &step.final}) {
+      for (const Term& term : *state) {
+        if (term.kind == TermKind::gas) needed[term.index] = true;
+      }
+    }
+  }
+  std::size_t index = 0;
+  for (const auto& entry : gases) {
+    const Gas& gas = model.gases[index];
+    if (needed[index] && gas.thermo.enabled && !gas.thermo.data_given) {
+      reader.fail(entry.first, gas.name,
+                  "gas has no thermo data, which collision-theory steps "
+                  "need; give symmetry, rotational_temperatures and "
+                  "vibrational_temperatures, set correction: false, or use "
+                  "rate_constants: tst");
+    }
+    ++index;
   }
 }
 

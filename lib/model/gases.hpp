@@ -14,4 +14,10 @@ namespace mkmap {
 void parse_gases(const YamlReader& reader, const YAML::Node& gases,
                  Model& model);
 
+/// Checks that every gas in a step under collision theory has thermo data
+/// or has its correction turned off. Needs model.steps.
+/// Throws: ModelError at the gas that lacks the data.
+void check_gas_thermo(const YamlReader& reader, const YAML::Node& gases,
+                      const Model& model);
+
 }  // namespace mkmap

@@ -5,6 +5,7 @@
 // activities p/p0 with p0 = 101325 Pa, areas in m^2, masses in amu.
 
 #include <array>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -22,6 +23,9 @@ struct SiteType {
 struct GasThermo {
   /// False when the model turns the correction off for this gas.
   bool enabled = true;
+  /// True when the model gives symmetry and rotational and vibrational
+  /// temperatures; only steps under collision theory need them.
+  bool data_given = false;
   int symmetry = 1;
   /// One value for a linear molecule, three for a nonlinear one [K].
   std::vector<double> rotational_temperatures_K;
@@ -37,6 +41,8 @@ struct Gas {
   double mass_amu = 0.0;
   std::map<std::string, int> elements;
   GasThermo thermo;
+  /// Line of the gas in the model file (1-based), 0 when unknown.
+  int line = 0;
 };
 
 struct Adsorbate {
@@ -62,6 +68,18 @@ struct Term {
   std::string text;
 };
 
+/// How the rate constants of a step follow from its input.
+enum class RateRule {
+  /// Transition-state theory for surface steps and desorption, collision
+  /// theory for adsorption, with ideal-gas corrections for the gases.
+  collision,
+  /// kf = kB T/h exp(-Ga/kT) and kr = kB T/h exp(-(Ga - dG)/kT) for every
+  /// step, with Ga and dG taken as complete free energies.
+  transition_state,
+  /// kf and kr as given in the model, at every temperature.
+  given,
+};
+
 /// An elementary step `IS -> FS` or `IS <-> TS -> FS`, always reversible.
 struct Step {
   std::string equation;
@@ -73,6 +91,11 @@ struct Step {
   double Ga_eV = 0.0;
   /// Reaction free energy [eV].
   double dG_eV = 0.0;
+  RateRule rule = RateRule::collision;
+  /// Forward and reverse rate constants when rule == given [1/s, with gas
+  /// activities p/p0 and coverages in the mass-action rate].
+  double kf = 0.0;
+  double kr = 0.0;
   /// Line of the step in the model file (1-based), 0 when unknown.
   int line = 0;
 };
@@ -92,6 +115,27 @@ struct ScanAxis {
   AxisSpacing spacing = AxisSpacing::linear;
 };
 
+/// Which initial coverages the steady-state search starts from.
+enum class StartSet {
+  /// Only the initial coverages (clean surface unless the model sets some).
+  initial,
+  /// The initial coverages, each adsorbate saturating its site type, and
+  /// random coverages; distinct stable steady states are all reported.
+  all,
+};
+
+/// Steady-state settings a model file may set under `solver`.
+struct SolverSettings {
+  /// Largest accepted |dtheta/dt| divided by the gross flux through the
+  /// adsorbate [dimensionless].
+  double residual_tolerance = 1e-8;
+  StartSet starts = StartSet::initial;
+  /// Random starts in addition to the fixed ones when starts == all.
+  int random_starts = 4;
+  /// Seed of the random starts; the same seed gives the same starts.
+  std::uint64_t seed = 1;
+};
+
 struct Model {
   /// Display name of the source ("<embedded default model>" or a file path).
   std::string source_name;
@@ -107,6 +151,13 @@ struct Model {
   std::vector<Gas> gases;
   std::vector<Adsorbate> adsorbates;
   std::vector<Step> steps;
+  /// Rule of the steps that do not set their own [collision or
+  /// transition_state].
+  RateRule default_rule = RateRule::collision;
+  /// Initial coverage of each adsorbate in adsorbates order; free sites take
+  /// the rest of each site type. Empty for a clean surface.
+  std::vector<double> initial_coverages;
+  SolverSettings solver;
 
   /// Index into gases of the product whose TOF is mapped.
   int product = -1;

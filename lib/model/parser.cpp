@@ -9,14 +9,16 @@
 #include "model/gases.hpp"
 #include "model/reactions.hpp"
 #include "model/scan_parser.hpp"
+#include "model/solver_settings.hpp"
 #include "model/yaml_reader.hpp"
 
 namespace mkmap {
 namespace {
 
 const std::vector<std::string> kTopLevelKeys = {
-    "temperature", "cell_area", "active_ratio", "sites",
-    "gases",       "reactions", "product",      "scan"};
+    "temperature", "cell_area",         "active_ratio", "sites",
+    "gases",       "rate_constants",    "reactions",    "initial_coverages",
+    "solver",      "product",           "scan"};
 
 // Returns line (1-based) of text without surrounding spaces, for messages.
 std::string source_line(const std::string& text, int line) {
@@ -147,8 +149,9 @@ void parse_product(const YamlReader& reader, const YAML::Node& node,
   }
 }
 
-// Sections are read in dependency order: reactions need sites and gases,
-// product and scan need gases.
+// Sections are read in dependency order: reactions need sites, gases and
+// the default rate rule, initial coverages need the adsorbates of the
+// reactions, product and scan need gases.
 void build_model(const YamlReader& reader, const YAML::Node& root,
                  Model& model) {
   if (root.IsNull()) {
@@ -161,14 +164,23 @@ void build_model(const YamlReader& reader, const YAML::Node& root,
   parse_sites(reader,
               reader.require(root, "sites", "the model", "{s: {total: 1}}"),
               model);
-  parse_gases(reader,
-              reader.require(root, "gases", "the model",
-                             "{CO: {pressure: ..., symmetry: ...}}"),
-              model);
+  const YAML::Node gases = reader.require(
+      root, "gases", "the model", "{CO: {pressure: ..., symmetry: ...}}");
+  parse_gases(reader, gases, model);
+  if (root["rate_constants"].IsDefined()) {
+    model.default_rule = parse_rate_rule(reader, root["rate_constants"]);
+  }
   parse_reactions(reader,
                   reader.require(root, "reactions", "the model",
                                  "[{equation: ..., Ga: ..., dG: ...}]"),
                   model);
+  check_gas_thermo(reader, gases, model);
+  if (root["initial_coverages"].IsDefined()) {
+    parse_initial_coverages(reader, root["initial_coverages"], model);
+  }
+  if (root["solver"].IsDefined()) {
+    parse_solver_settings(reader, root["solver"], model);
+  }
   parse_product(reader,
                 reader.require(root, "product", "the model", "<gas name>"),
                 model);

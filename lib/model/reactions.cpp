@@ -244,10 +244,10 @@ class StepBuilder {
 // barrierless: Ga = 0 with dG > 0 becomes Ga = dG.
 void read_energies(const YamlReader& reader, const YAML::Node& reaction,
                    const std::string& what, Step& step) {
-  const YAML::Node ga_node =
-      reader.require(reaction, "Ga", what, "<forward barrier in eV>");
-  const YAML::Node dg_node =
-      reader.require(reaction, "dG", what, "<reaction free energy in eV>");
+  const YAML::Node ga_node = reader.require(
+      reaction, "Ga", what, "<forward barrier in eV>, or kf and kr");
+  const YAML::Node dg_node = reader.require(
+      reaction, "dG", what, "<reaction free energy in eV>, or kf and kr");
   step.Ga_eV = reader.number(ga_node, "Ga");
   step.dG_eV = reader.number(dg_node, "dG");
   if (step.Ga_eV < 0.0) {
@@ -259,27 +259,70 @@ void read_energies(const YamlReader& reader, const YAML::Node& reaction,
   }
 }
 
+// Reads the given rate constants kf and kr [1/s]; a step that gives them
+// has no energies and no rate rule.
+void read_given_constants(const YamlReader& reader, const YAML::Node& reaction,
+                          const std::string& what, Step& step) {
+  for (const char* key : {"Ga", "dG", "rate_constants"}) {
+    if (reaction[key].IsDefined()) {
+      reader.fail(reaction[key], key,
+                  std::string(key) + " cannot be combined with kf and kr; give "
+                  "either Ga and dG or kf and kr");
+    }
+  }
+  const YAML::Node kf = reader.require(reaction, "kf", what,
+                                       "<forward rate constant in 1/s>");
+  const YAML::Node kr = reader.require(reaction, "kr", what,
+                                       "<reverse rate constant in 1/s>");
+  step.kf = reader.number(kf, "kf");
+  step.kr = reader.number(kr, "kr");
+  for (const auto& [node, value] : {std::pair(kf, step.kf), std::pair(kr, step.kr)}) {
+    if (value < 0.0) {
+      reader.fail(node, node.Scalar(), "a rate constant must be >= 0 1/s");
+    }
+  }
+  step.rule = RateRule::given;
+}
+
 Step parse_reaction(const YamlReader& reader, const YAML::Node& reaction,
                     std::size_t number, Model& model) {
   const std::string what = "reaction " + std::to_string(number);
-  reader.check_map(reaction, what, {"equation", "Ga", "dG"});
+  reader.check_map(reaction, what,
+                   {"equation", "Ga", "dG", "rate_constants", "kf", "kr"});
   const YAML::Node equation_node = reader.require(
       reaction, "equation", what, "\"IS -> FS\" or \"IS <-> TS -> FS\"");
   const std::string equation = reader.scalar(equation_node, "equation");
 
   Step step = StepBuilder(reader, equation_node, model).build(equation);
+  if (reaction["kf"].IsDefined() || reaction["kr"].IsDefined()) {
+    read_given_constants(reader, reaction, what, step);
+    return step;
+  }
   read_energies(reader, reaction, what, step);
+  step.rule = model.default_rule;
+  if (reaction["rate_constants"].IsDefined()) {
+    step.rule = parse_rate_rule(reader, reaction["rate_constants"]);
+  }
   return step;
 }
 
 }  // namespace
+
+RateRule parse_rate_rule(const YamlReader& reader, const YAML::Node& node) {
+  const std::string name = reader.scalar(node, "rate_constants");
+  if (name == "collision") return RateRule::collision;
+  if (name == "tst") return RateRule::transition_state;
+  reader.fail(node, name,
+              "unknown rate_constants; use collision (collision theory for "
+              "adsorption) or tst (transition-state theory for every step)");
+}
 
 void parse_reactions(const YamlReader& reader, const YAML::Node& reactions,
                      Model& model) {
   if (!reactions.IsSequence() || reactions.size() == 0) {
     reader.fail(reactions, "reactions",
                 "reactions must be a non-empty list of "
-                "{equation, Ga, dG} entries");
+                "{equation, Ga, dG} or {equation, kf, kr} entries");
   }
   std::size_t number = 1;
   for (const YAML::Node& reaction : reactions) {

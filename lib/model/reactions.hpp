@@ -8,6 +8,10 @@
 
 namespace mkmap {
 
+/// Parses a `rate_constants` value: collision or tst.
+/// Throws: ModelError naming the unknown value.
+RateRule parse_rate_rule(const YamlReader& reader, const YAML::Node& node);
+
 /// Parses the reactions list into model.steps and declares the adsorbates
 /// in order of first appearance. Needs model.sites and model.gases.
 /// Checks that every step conserves elements and sites per site type, and

@@ -104,7 +104,7 @@ TEST_CASE("steady state conserves sites and is stable", "[kinetics]") {
 
   CHECK(std::abs(state.coverages.sum() - 1.0) < 1e-12);
   CHECK(state.max_eigenvalue_real < 0.0);
-  CHECK(state.residual <= SolverOptions{}.residual_tolerance);
+  CHECK(state.residual <= model.solver.residual_tolerance);
 
   // An independent check of the residual: every adsorbate's dtheta/dt is
   // tiny next to the largest elementary rate.

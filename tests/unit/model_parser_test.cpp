@@ -358,7 +358,117 @@ TEST_CASE("error gas without thermo data", "[model][errors]") {
              "CO2: {pressure: 0.0}"));
 
   CHECK_THAT(message, StartsWith("test.yaml:9: \"CO2\": gas has no thermo data"));
-  CHECK_THAT(message, Contains("or set correction: false"));
+  CHECK_THAT(message, Contains("set correction: false, or use rate_constants: tst"));
+}
+
+TEST_CASE("gas without thermo data under tst", "[model][parser]") {
+  const mkmap::Model model = mkmap::parse_model_text(
+      "rate_constants: tst\n" +
+          edited("CO2: {pressure: 0.0, symmetry: 2, rotational_temperatures: "
+                 "[0.66], vibrational_temperatures: [954, 1890, 3360]}",
+                 "CO2: {pressure: 0.0}"),
+      "test.yaml");
+
+  CHECK(model.default_rule == mkmap::RateRule::transition_state);
+  for (const mkmap::Step& step : model.steps) {
+    CHECK(step.rule == mkmap::RateRule::transition_state);
+  }
+  CHECK_FALSE(model.gases[2].thermo.data_given);
+}
+
+TEST_CASE("step rate rule overrides the default", "[model][parser]") {
+  const mkmap::Model model = mkmap::parse_model_text(
+      edited("Ga: 0.39, dG: -0.46}", "Ga: 0.39, dG: -0.46, rate_constants: tst}"),
+      "test.yaml");
+
+  CHECK(model.steps[0].rule == mkmap::RateRule::collision);
+  CHECK(model.steps[2].rule == mkmap::RateRule::transition_state);
+}
+
+TEST_CASE("given rate constants", "[model][parser]") {
+  const mkmap::Model model = mkmap::parse_model_text(
+      edited("Ga: 0.39, dG: -0.46}", "kf: 1.5e3, kr: 0}"), "test.yaml");
+
+  CHECK(model.steps[2].rule == mkmap::RateRule::given);
+  CHECK(model.steps[2].kf == 1.5e3);
+  CHECK(model.steps[2].kr == 0.0);
+}
+
+TEST_CASE("error given rate constants", "[model][errors]") {
+  using Case = std::pair<std::string, std::string>;
+  for (const auto& [replacement, expected] : {
+           Case{"kf: 1.0, kr: 2.0, Ga: 0.39}", "test.yaml:13: \"Ga\": Ga cannot be combined "
+                                               "with kf and kr"},
+           Case{"kf: 1.0}", "test.yaml:13: \"kr\": missing in reaction 3; add kr:"},
+           Case{"kf: -1.0, kr: 2.0}", "test.yaml:13: \"-1.0\": a rate constant must be >= 0"},
+           Case{"kf: 1.0, kr: 2.0, rate_constants: tst}",
+                "test.yaml:13: \"rate_constants\": rate_constants cannot be combined"},
+           Case{"Ga: 0.39, dG: -0.46, rate_constants: fast}",
+                "test.yaml:13: \"fast\": unknown rate_constants; use collision"},
+       }) {
+    const std::string message = error_message(edited("Ga: 0.39, dG: -0.46}", replacement));
+    INFO(replacement);
+    CHECK_THAT(message, StartsWith(expected));
+  }
+}
+
+TEST_CASE("initial coverages and a spectator", "[model][parser]") {
+  const mkmap::Model model = mkmap::parse_model_text(
+      kBaseModel + "initial_coverages: {O_s: 0.25, S_s: 0.5}\n", "test.yaml");
+
+  REQUIRE(model.adsorbates.size() == 3);
+  CHECK(model.adsorbates[2].name == "S");
+  CHECK(model.adsorbates[2].elements.at("S") == 1);
+  REQUIRE(model.initial_coverages.size() == 3);
+  CHECK(model.initial_coverages[0] == 0.0);
+  CHECK(model.initial_coverages[1] == 0.25);
+  CHECK(model.initial_coverages[2] == 0.5);
+}
+
+TEST_CASE("error initial coverages", "[model][errors]") {
+  using Case = std::pair<std::string, std::string>;
+  for (const auto& [entry, expected] : {
+           Case{"{O_s: 0.6, CO_s: 0.5}", "initial coverages on site type 's' occupy 1.1"},
+           Case{"{CO_g: 0.1}", "\"CO_g\": an initial coverage needs an adsorbate term"},
+           Case{"{2O_s: 0.1}", "\"2O_s\": an initial coverage needs an adsorbate term"},
+           Case{"{O_t: 0.1}", "\"O_t\": site type 't' is not declared"},
+           Case{"{O_2s: 0.1}", "\"O_2s\": adsorbate O occupies 1 site(s) in the reactions"},
+           Case{"{O_s: -0.1}", "\"-0.1\": a coverage must be >= 0"},
+           Case{"{Xx_s: 0.1}", "\"Xx_s\": "},
+       }) {
+    const std::string message =
+        error_message(kBaseModel + "initial_coverages: " + entry + "\n");
+    INFO(entry);
+    CHECK_THAT(message, StartsWith("test.yaml:18: "));
+    CHECK_THAT(message, Contains(expected));
+  }
+}
+
+TEST_CASE("solver settings", "[model][parser]") {
+  const mkmap::Model model = mkmap::parse_model_text(
+      kBaseModel + "solver: {residual_tolerance: 1e-10, starts: all, random_starts: 2, seed: 7}\n",
+      "test.yaml");
+
+  CHECK(model.solver.residual_tolerance == 1e-10);
+  CHECK(model.solver.starts == mkmap::StartSet::all);
+  CHECK(model.solver.random_starts == 2);
+  CHECK(model.solver.seed == 7);
+}
+
+TEST_CASE("error solver settings", "[model][errors]") {
+  using Case = std::pair<std::string, std::string>;
+  for (const auto& [entry, expected] : {
+           Case{"{residual_tolerance: 0.1}", "\"0.1\": residual_tolerance must be > 0 and <= 1e-3"},
+           Case{"{residual_tolerance: 0}", "\"0\": residual_tolerance must be > 0"},
+           Case{"{starts: some}", "\"some\": unknown starts; use initial"},
+           Case{"{random_starts: -1}", "\"-1\": random_starts must be from 0 to 1000"},
+           Case{"{seed: -3}", "\"-3\": seed must be >= 0"},
+           Case{"{tolerance: 1e-8}", "\"tolerance\""},
+       }) {
+    const std::string message = error_message(kBaseModel + "solver: " + entry + "\n");
+    INFO(entry);
+    CHECK_THAT(message, StartsWith("test.yaml:18: " + expected));
+  }
 }
 
 TEST_CASE("gas with correction off", "[model][parser]") {
