@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <map>
 
 #include "kinetics/network.hpp"
 #include "kinetics/point_solver.hpp"
@@ -156,4 +157,162 @@ TEST_CASE("solve point reports a failure as a value", "[kinetics]") {
   const PointResult result = solve_point(model, {0, 0.3, 0.3}, options);
   CHECK(result.status == PointStatus::failed);
   CHECK_FALSE(result.reason.empty());
+}
+
+namespace {
+
+// A model of tests/models, whose header comments derive its exact answer.
+Model analytic_model(const std::string& name) {
+  return parse_model_file(std::string(MKMAP_SOURCE_DIR) + "/tests/models/" + name);
+}
+
+// Solves model and requires an accepted steady state with clean checks.
+SteadyState solve_checked(const Model& model) {
+  const SteadyState state = solve_steady_state(model);
+  INFO(model.source_name << ": " << state.reason);
+  REQUIRE(state.status == PointStatus::converged);
+  CHECK(state.residual <= model.solver.residual_tolerance);
+  CHECK(state.site_sum_error <= 1e-12);
+  CHECK(state.balance_error <= 1e-6);
+  CHECK(state.max_eigenvalue_real < 0.0);
+  return state;
+}
+
+}  // namespace
+
+TEST_CASE("Langmuir with given constants", "[kinetics][analytic]") {
+  const SteadyState state = solve_checked(analytic_model("ref_langmuir.yaml"));
+  CHECK(relative_error(state.coverages[0], 2.0 / 3.0) < 1e-10);
+  CHECK(relative_error(state.coverages[1], 1.0 / 3.0) < 1e-10);
+}
+
+TEST_CASE("dissociative Langmuir", "[kinetics][analytic]") {
+  const SteadyState state = solve_checked(analytic_model("ref_dissociative.yaml"));
+  CHECK(relative_error(state.coverages[0], 2.0 / 3.0) < 1e-10);
+  CHECK(relative_error(state.coverages[1], 1.0 / 3.0) < 1e-10);
+}
+
+TEST_CASE("detailed balance at gas equilibrium", "[kinetics][analytic]") {
+  const Model model = analytic_model("ref_equilibrium_cycle.yaml");
+  const SteadyState state = solve_checked(model);
+  CHECK(relative_error(state.coverages[0], 1.0 / 11.0) < 1e-10);
+  CHECK(relative_error(state.coverages[1], 5.0 / 11.0) < 1e-10);
+  CHECK(relative_error(state.coverages[2], 5.0 / 11.0) < 1e-10);
+  REQUIRE(state.reversibilities.size() == 4);
+  Eigen::VectorXd forward, reverse;
+  Network(model).rates(state.coverages, forward, reverse);
+  for (std::size_t j = 0; j < 4; ++j) {
+    INFO("step " << j + 1);
+    CHECK(std::abs(state.reversibilities[j] - 1.0) < 1e-9);
+    CHECK(std::abs(state.net_rates[j]) < 1e-9 * forward[j]);
+  }
+}
+
+TEST_CASE("slow adsorption relaxes for hours", "[kinetics][analytic]") {
+  const SteadyState state = solve_checked(analytic_model("ref_slow_adsorption.yaml"));
+  CHECK(relative_error(state.coverages[0], 0.9) < 1e-10);
+  CHECK(relative_error(state.coverages[1], 0.1) < 1e-10);
+}
+
+TEST_CASE("spectator adsorbate is held", "[kinetics][analytic]") {
+  const Model model = analytic_model("ref_spectator.yaml");
+  const SteadyState state = solve_checked(model);
+  int spectator = -1;
+  for (int a = 0; a < static_cast<int>(model.adsorbates.size()); ++a) {
+    if (model.adsorbates[a].name == "S") spectator = a;
+  }
+  REQUIRE(spectator >= 0);
+  CHECK(state.held == std::vector<int>{spectator});
+  CHECK(state.coverages[spectator] == 0.3);
+  const int co = spectator == 0 ? 1 : 0;
+  CHECK(relative_error(state.coverages[co], 1.4 / 3.0) < 1e-10);
+  CHECK(relative_error(state.coverages[2], 0.7 / 3.0) < 1e-10);
+}
+
+TEST_CASE("site type with total 0.05", "[kinetics][analytic]") {
+  const Model model = analytic_model("ref_two_site_types.yaml");
+  const SteadyState state = solve_checked(model);
+  const Network network(model);
+  std::map<std::string, double> expected = {
+      {"CO_t", 0.0375}, {"CO_s", 0.6}, {"H_s", 0.2}};
+  for (int a = 0; a < static_cast<int>(model.adsorbates.size()); ++a) {
+    const std::string key =
+        model.adsorbates[a].name + "_" + model.sites[model.adsorbates[a].site].name;
+    INFO(key);
+    REQUIRE(expected.count(key) == 1);
+    CHECK(relative_error(state.coverages[a], expected[key]) < 1e-10);
+  }
+  for (int s = 0; s < static_cast<int>(model.sites.size()); ++s) {
+    const double free = state.coverages[network.free_site_index(s)];
+    CHECK(relative_error(free, model.sites[s].name == "t" ? 0.0125 : 0.2) < 1e-10);
+  }
+}
+
+TEST_CASE("bistable network gives both stable branches", "[kinetics][analytic]") {
+  const Model model = analytic_model("ref_bistable.yaml");
+  REQUIRE(model.solver.starts == StartSet::all);
+  const SteadyState state = solve_checked(model);
+
+  // The stable roots (theta_CO, theta_O, theta_*) are (9/10, 1/40, 3/40)
+  // with TOF 0.45 and (2/5, 2/5, 1/5) with TOF 3.2; the root with TOF
+  // 2.8125 between them is unstable.
+  REQUIRE(state.stable_states == 2);
+  REQUIRE(state.branches.size() == 2);
+  CHECK(relative_error(state.branches[0].tof, 0.45) < 1e-9);
+  CHECK(relative_error(state.branches[1].tof, 3.2) < 1e-9);
+  CHECK(relative_error(state.branches[0].coverages[0], 0.9) < 1e-9);
+  CHECK(relative_error(state.branches[1].coverages[1], 0.4) < 1e-9);
+  // On the clean surface O2 adsorbs faster (80 theta_*^2 O atoms per
+  // second against 18 theta_* CO), so the clean start reaches the branch
+  // with TOF 3.2, and that branch is the one reported.
+  CHECK(relative_error(state.tof, 3.2) < 1e-9);
+}
+
+TEST_CASE("one start reports one stable state", "[kinetics][analytic]") {
+  Model model = analytic_model("ref_bistable.yaml");
+  model.solver.starts = StartSet::initial;
+  const SteadyState state = solve_checked(model);
+  CHECK(state.stable_states == 1);
+  CHECK(relative_error(state.tof, 3.2) < 1e-9);
+}
+
+TEST_CASE("tst rule for every step", "[kinetics][analytic]") {
+  const Model model = analytic_model("ref_tst.yaml");
+  const RateConstants k = compute_rate_constants(model);
+  const double kT = 8.6173324e-5 * 500.0;
+  const double prefactor = kT / 4.135667662e-15;
+  REQUIRE(k.forward.size() == 4);
+  CHECK(relative_error(k.forward[0], prefactor * std::exp(-0.5 / kT)) < 1e-12);
+  CHECK(relative_error(k.reverse[0], prefactor * std::exp(-0.8 / kT)) < 1e-12);
+  // Ga = 0 with dG = 0.2 > 0 becomes Ga = dG.
+  CHECK(relative_error(k.forward[1], prefactor * std::exp(-0.2 / kT)) < 1e-12);
+  CHECK(relative_error(k.reverse[1], prefactor) < 1e-12);
+  CHECK(relative_error(k.forward[2], prefactor * std::exp(-0.9 / kT)) < 1e-12);
+  CHECK(relative_error(k.reverse[2], prefactor * std::exp(-1.3 / kT)) < 1e-12);
+  CHECK(k.forward[3] == 5.0e2);
+  CHECK(k.reverse[3] == 0.0);
+}
+
+TEST_CASE("rate rules mixed per step", "[kinetics][analytic]") {
+  const Model model = analytic_model("ref_rules.yaml");
+  const RateConstants k = compute_rate_constants(model);
+  const double T = 500.0;
+  const double kT = 8.6173324e-5 * T;
+  const double prefactor = kT / 4.135667662e-15;
+  const double co_correction = -0.8162598159659645;
+  const double co2_correction = -1.0198672830114768;
+  CHECK(relative_error(k.forward[0], prefactor * std::exp(-0.5 / kT)) < 1e-12);
+  CHECK(relative_error(k.reverse[0], prefactor * std::exp(-0.8 / kT)) < 1e-12);
+  CHECK(k.forward[1] == 1.0e3);
+  CHECK(k.reverse[1] == 1.0e-3);
+  CHECK(relative_error(k.forward[2], prefactor * std::exp(-0.9 / kT)) < 1e-12);
+  CHECK(relative_error(k.reverse[2], prefactor * std::exp(-(1.3 - co2_correction) / kT)) < 1e-9);
+  // Eley-Rideal with CO in the IS: collision theory with the mass of CO.
+  const double mass_kg = (12.0107 + 15.9994) * 1.66053904e-27;
+  const double kf = 0.5 * std::exp(-0.3 / kT) * 101325.0 * 9.0e-20 /
+                    std::sqrt(2.0 * M_PI * mass_kg * 1.38064852e-23 * T);
+  const double equivalent = -kT * std::log(kf * 4.135667662e-15 / kT);
+  const double reverse = std::max(equivalent - (-1.5 - co_correction), 0.0);
+  CHECK(relative_error(k.forward[3], kf) < 1e-12);
+  CHECK(relative_error(k.reverse[3], prefactor * std::exp(-reverse / kT)) < 1e-9);
 }
