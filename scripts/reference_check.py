@@ -4,9 +4,12 @@
 The solver here is written from the model description alone and shares no
 code with the C++ library. For every grid point in map.csv it computes the
 rate constants: transition-state theory, collision-theory adsorption and
-ideal-gas free-energy corrections. It integrates the coverage ODEs from a
-clean surface with a stiff SciPy integrator until the rates balance, refines
-that state with Newton's method and compares the product's TOF with map.csv.
+ideal-gas free-energy corrections, or the explicit constants of the model.
+It integrates the coverage ODEs from the model's initial state (a clean
+surface unless initial_coverages sets one) with a stiff SciPy
+integrator until the rates balance, refines that state with Newton's method
+on the steady-state equations and the conservation laws of the network, and
+compares the product's TOF with map.csv.
 
 Units: energies in eV, temperature in K, pressures as p/p0 with
 p0 = 101325 Pa, rates and TOF in 1/s per site.
@@ -27,6 +30,7 @@ import signal
 import sys
 import time
 import warnings
+from fractions import Fraction
 
 # libgfortran buffers VODE's messages and writes them at exit unless this is
 # set before SciPy loads it, so quiet_vode() could not silence them.
@@ -36,6 +40,11 @@ import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 from scipy.integrate import ode  # noqa: E402
 
+try:
+    import mpmath  # noqa: E402
+except ImportError:  # the extended-precision polish is then skipped
+    mpmath = None
+
 # CODATA 2014 constants, the values SCAKS uses.
 KB_EV = 8.6173324e-5  # Boltzmann constant [eV/K]
 KB_J = 1.38064852e-23  # Boltzmann constant [J/K]
@@ -44,11 +53,40 @@ H_J = 6.626070040e-34  # Planck constant [J s]
 AMU_KG = 1.66053904e-27  # atomic mass unit [kg]
 P0_PA = 101325.0  # reference pressure [Pa]
 
-# Atomic masses [amu].
-ATOMIC_MASSES = {"C": 12.0107, "O": 15.9994, "H": 1.00794}
+# Standard atomic weights [amu] of hydrogen to krypton (IUPAC 2007 values;
+# C, O and H are the ones SCAKS uses).
+ATOMIC_MASSES = {
+    "H": 1.00794, "He": 4.002602, "Li": 6.941, "Be": 9.012182,
+    "B": 10.811, "C": 12.0107, "N": 14.0067, "O": 15.9994,
+    "F": 18.9984032, "Ne": 20.1797, "Na": 22.98976928, "Mg": 24.3050,
+    "Al": 26.9815386, "Si": 28.0855, "P": 30.973762, "S": 32.065,
+    "Cl": 35.453, "Ar": 39.948, "K": 39.0983, "Ca": 40.078,
+    "Sc": 44.955912, "Ti": 47.867, "V": 50.9415, "Cr": 51.9961,
+    "Mn": 54.938045, "Fe": 55.845, "Co": 58.933195, "Ni": 58.6934,
+    "Cu": 63.546, "Zn": 65.38, "Ga": 69.723, "Ge": 72.64,
+    "As": 74.92160, "Se": 78.96, "Br": 79.904, "Kr": 83.798,
+}  # fmt: skip
 
 GAS_LABEL = "g"
 FREE_SITE_NAME = "*"
+
+# Keys a model file may contain. The reference ignores `scan` itself, but
+# map.json carries it in the model text.
+MODEL_KEYS = (
+    "temperature", "cell_area", "active_ratio", "sites", "gases",
+    "reactions", "product", "scan", "rate_constants", "initial_coverages",
+    "solver",
+)  # fmt: skip
+REACTION_KEYS = ("equation", "Ga", "dG", "kf", "kr", "rate_constants")
+SOLVER_KEYS = ("residual_tolerance", "starts", "random_starts", "seed")
+RATE_CONSTANT_RULES = ("collision", "tst")
+START_CHOICES = ("clean", "all")
+
+# Defaults of the model's solver block.
+DEFAULT_RESIDUAL_TOLERANCE = 1e-8
+DEFAULT_STARTS = "clean"
+DEFAULT_RANDOM_STARTS = 4
+DEFAULT_SEED = 1
 
 # Steady-state settings of the reference solver.
 ODE_RTOL = 1e-10
@@ -61,11 +99,18 @@ ODE_STAGE_ENDS = tuple(10.0**e for e in range(-8, 21, 2))
 STEADY_NET_OVER_GROSS = 1e-6  # try Newton once every |net|/gross is below this
 ODE_MAX_STEPS = 200000  # VODE steps allowed per stage
 NEWTON_TOL = 1e-13  # scaled residual that ends the Newton refinement
-NEWTON_ACCEPT = 1e-9  # largest scaled residual of an accepted root
 NEWTON_MAX_ITERATIONS = 60
+# Largest scaled residual of a double-precision Newton result that the
+# mpmath polish may start from.
+MPMATH_START_RESIDUAL = 1e-6
+MPMATH_MAX_ITERATIONS = 60
 NEAR_RTOL = 1e-3  # refined vs integrated coverage, relative part
 NEAR_ATOL = 1e-15  # same, absolute part as a fraction of the site total
 STABILITY_TOL = 1e-13  # unresolvable eigenvalues, relative to the largest
+# Two steady states are the same when every coverage agrees within
+# SAME_STATE_RTOL relative or SAME_STATE_ATOL times its site total.
+SAME_STATE_RTOL = 1e-6
+SAME_STATE_ATOL = 1e-12
 
 # Guards so that a point the reference cannot solve fails on its own
 # instead of taking the machine down: the VODE integration of some hard
@@ -104,6 +149,12 @@ class Species:
         """Return the identity used to match terms: (name, label)."""
         return (self.name, self.label)
 
+    @property
+    def term(self):
+        """Return the species as written in equations: O2_2s, CO_s, *_s."""
+        sites = str(self.site_count) if self.site_count > 1 else ""
+        return f"{self.name}_{sites}{self.label}"
+
 
 TERM_PATTERN = re.compile(
     r"^(?P<coefficient>\d*)(?P<name>[^\s_]+)_(?P<sites>\d*)"
@@ -139,9 +190,10 @@ def parse_term(text, context):
     coefficient = int(match["coefficient"] or 1)
     name, label = match["name"], match["label"]
     site_count = int(match["sites"] or 1)
-    if coefficient < 1:
+    if coefficient < 1 or site_count < 1:
         raise InputError(
-            f"{context}: coefficient of '{text.strip()}' must be positive"
+            f"{context}: the coefficient and site count of "
+            f"'{text.strip()}' must be positive"
         )
     if label == GAS_LABEL:
         if match["sites"]:
@@ -195,17 +247,128 @@ def count_state(state, elements_of):
     return elements, sites
 
 
-class Step:
-    """An elementary step: its states and its energies [eV]."""
+def to_number(value, context, minimum=None):
+    """Return value as a finite float, or raise InputError naming context.
 
-    def __init__(self, equation, initial, transition, final, ga, dg):
+    YAML 1.1 reads 1e3 (no dot) as a string, so numeric strings are
+    accepted. With minimum, values below it are rejected too.
+    """
+    number = None
+    if not isinstance(value, bool) and isinstance(value, (int, float, str)):
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+    if number is None or not math.isfinite(number):
+        raise InputError(f"{context} must be a finite number, got {value!r}")
+    if minimum is not None and number < minimum:
+        raise InputError(f"{context} must be >= {minimum:g}, got {value!r}")
+    return number
+
+
+def to_rule(value, context):
+    """Return a rate-constant rule, or raise InputError naming context."""
+    if value not in RATE_CONSTANT_RULES:
+        raise InputError(
+            f"{context}: rate_constants must be 'collision' or 'tst', "
+            f"got {value!r}"
+        )
+    return value
+
+
+def check_keys(mapping, allowed, context):
+    """Raise InputError naming the first key of mapping not in allowed."""
+    for key in mapping:
+        if key not in allowed:
+            raise InputError(
+                f"{context}: unknown key {key!r}; allowed keys are "
+                f"{', '.join(allowed)}"
+            )
+
+
+class Step:
+    """An elementary step: its states and how its rate constants are made.
+
+    rule is "collision" or "tst" with the energies ga and dg [eV], or
+    "explicit" with the constants kf and kr [1/s] used as given.
+    """
+
+    def __init__(self, equation, states, rule, values):
         self.equation = equation
-        self.initial = initial
-        self.transition = transition
-        self.final = final
-        # An uphill step cannot be barrierless.
-        self.ga = dg if (ga == 0.0 and dg > 0.0) else ga
-        self.dg = dg
+        self.initial, self.transition, self.final = states
+        self.rule = rule
+        self.ga = self.dg = self.kf = self.kr = None
+        if rule == "explicit":
+            self.kf, self.kr = values
+        else:
+            ga, dg = values
+            # An uphill step cannot be barrierless.
+            self.ga = dg if (ga == 0.0 and dg > 0.0) else ga
+            self.dg = dg
+
+    def gases(self, state):
+        """Return the (coefficient, name) pairs of the gases in a state."""
+        return [(c, s.name) for c, s in state if s.kind == "gas"]
+
+    @property
+    def kind(self):
+        """Return 'adsorption' (a gas in the IS), 'desorption' or 'surface'."""
+        if self.gases(self.initial):
+            return "adsorption"
+        if self.gases(self.final):
+            return "desorption"
+        return "surface"
+
+    def corrected_gases(self):
+        """Return the (coefficient, name) pairs whose Gcorr the rule uses."""
+        if self.rule != "collision":
+            return []
+        if self.kind == "adsorption":
+            return self.gases(self.initial)
+        return self.gases(self.final)
+
+
+class SolverSettings:
+    """The model's solver block: tolerance and starting states."""
+
+    def __init__(self, data, source):
+        context = f"{source}: solver"
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise InputError(
+                f"{context} must be a mapping such as "
+                "{starts: all, random_starts: 4}"
+            )
+        check_keys(data, SOLVER_KEYS, context)
+        self.residual_tolerance = to_number(
+            data.get("residual_tolerance", DEFAULT_RESIDUAL_TOLERANCE),
+            f"{context}.residual_tolerance",
+        )
+        if not self.residual_tolerance > 0.0:
+            raise InputError(
+                f"{context}.residual_tolerance must be > 0, got "
+                f"{data['residual_tolerance']!r}"
+            )
+        self.starts = data.get("starts", DEFAULT_STARTS)
+        if self.starts not in START_CHOICES:
+            raise InputError(
+                f"{context}.starts must be 'clean' or 'all', "
+                f"got {self.starts!r}"
+            )
+        self.random_starts = self._count(
+            data, "random_starts", DEFAULT_RANDOM_STARTS, context
+        )
+        self.seed = self._count(data, "seed", DEFAULT_SEED, context)
+
+    @staticmethod
+    def _count(data, key, default, context):
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InputError(
+                f"{context}.{key} must be an integer >= 0, got {value!r}"
+            )
+        return value
 
 
 class Model:
@@ -213,9 +376,25 @@ class Model:
 
     def __init__(self, document, source):
         self.source = source
+        check_keys(document, MODEL_KEYS, source)
         self.temperature = self._number(document, "temperature", source)
         self.cell_area = self._number(document, "cell_area", source)
-        self.active_ratio = float(document.get("active_ratio", 1.0))
+        if self.temperature <= 0.0 or self.cell_area <= 0.0:
+            raise InputError(
+                f"{source}: 'temperature' [K] and 'cell_area' [m^2] must "
+                f"be > 0, got {self.temperature:g} and {self.cell_area:g}"
+            )
+        self.active_ratio = to_number(
+            document.get("active_ratio", 1.0), f"{source}: active_ratio"
+        )
+        if not 0.0 < self.active_ratio <= 1.0:
+            raise InputError(
+                f"{source}: active_ratio must be in (0, 1], got "
+                f"{self.active_ratio:g}"
+            )
+        self.rule = to_rule(
+            document.get("rate_constants", "collision"), source
+        )
         self.site_totals = self._parse_sites(document.get("sites") or {})
         self.gases = self._parse_gases(document.get("gases") or {})
         self.adsorbates = []  # Species in order of first appearance
@@ -227,25 +406,32 @@ class Model:
                 "of any reaction"
             )
         self._check_gas_data()
+        self.initial_coverages = self._parse_initial_coverages(
+            document.get("initial_coverages")
+        )
+        self.solver = SolverSettings(document.get("solver"), source)
+        self._network = None
 
     @staticmethod
     def _number(document, key, source):
         if key not in document:
             raise InputError(f"{source}: missing '{key}'")
-        try:
-            return float(document[key])
-        except (TypeError, ValueError):
-            raise InputError(
-                f"{source}: '{key}' must be a number, "
-                f"got {document[key]!r}"
-            ) from None
+        return to_number(document[key], f"{source}: '{key}'")
 
     def _parse_sites(self, sites):
         if not isinstance(sites, dict):
             raise InputError(f"{self.source}: 'sites' must be a mapping")
         totals = {}
         for label, data in sites.items():
-            totals[str(label)] = float((data or {}).get("total", 1.0))
+            context = f"{self.source}: site type {label}"
+            data = data or {}
+            if not isinstance(data, dict):
+                raise InputError(f"{context}: expected {{total: 1.0}}")
+            check_keys(data, ("total",), context)
+            total = to_number(data.get("total", 1.0), f"{context}: total")
+            if total <= 0.0:
+                raise InputError(f"{context}: total must be > 0, got {total:g}")
+            totals[str(label)] = total
         return totals
 
     def _parse_gases(self, gases):
@@ -254,17 +440,34 @@ class Model:
         parsed = {}
         for name, data in gases.items():
             data = data or {}
-            elements = parse_elements(str(name), f"{self.source}: gas {name}")
+            context = f"{self.source}: gas {name}"
+            if not isinstance(data, dict):
+                raise InputError(
+                    f"{context}: expected a mapping such as "
+                    "{pressure: 0.1, correction: false}"
+                )
+            elements = parse_elements(str(name), context)
+            symmetry = data.get("symmetry", 1)
+            if isinstance(symmetry, bool) or not isinstance(symmetry, int) or (
+                symmetry < 1
+            ):
+                raise InputError(
+                    f"{context}: symmetry must be an integer >= 1, "
+                    f"got {symmetry!r}"
+                )
             parsed[str(name)] = {
-                "pressure": float(data.get("pressure", 0.0)),
+                "pressure": to_number(
+                    data.get("pressure", 0.0), f"{context}: pressure", 0.0
+                ),
+                "elements": elements,
                 "mass_kg": self._mass_kg(elements, name),
-                "symmetry": int(data.get("symmetry", 1)),
-                "rotational": [
-                    float(v) for v in data.get("rotational_temperatures", [])
-                ],
-                "vibrational": [
-                    float(v) for v in data.get("vibrational_temperatures", [])
-                ],
+                "symmetry": symmetry,
+                "rotational": self._temperatures(
+                    data, "rotational_temperatures", context
+                ),
+                "vibrational": self._temperatures(
+                    data, "vibrational_temperatures", context
+                ),
                 # "correction: false" turns the correction off, as in
                 # mkmap's model files; a gas without it needs gas data.
                 "correction": bool(data.get("correction", True)),
@@ -272,6 +475,17 @@ class Model:
                 or "vibrational_temperatures" in data,
             }
         return parsed
+
+    @staticmethod
+    def _temperatures(data, key, context):
+        """Return a gas's list of characteristic temperatures [K]."""
+        values = data.get(key, [])
+        if not isinstance(values, list):
+            raise InputError(f"{context}: {key} must be a list of K values")
+        temperatures = [to_number(v, f"{context}: {key}") for v in values]
+        if any(value <= 0.0 for value in temperatures):
+            raise InputError(f"{context}: {key} must be > 0, got {values}")
+        return temperatures
 
     def _mass_kg(self, elements, name):
         mass = 0.0
@@ -299,18 +513,48 @@ class Model:
                 )
             equation = str(entry["equation"])
             context += f" '{equation}'"
-            initial, transition, final = parse_equation(equation, context)
-            for state in (initial, transition, final):
+            check_keys(entry, REACTION_KEYS, context)
+            states = parse_equation(equation, context)
+            for state in states:
                 self._register_species(state, context)
-            self._check_conservation(initial, transition, final, context)
-            try:
-                ga, dg = float(entry["Ga"]), float(entry["dG"])
-            except (KeyError, TypeError, ValueError):
-                raise InputError(
-                    f"{context}: 'Ga' and 'dG' must be numbers [eV]"
-                ) from None
-            steps.append(Step(equation, initial, transition, final, ga, dg))
+            self._check_conservation(*states, context)
+            rule, values = self._step_constants(entry, context)
+            steps.append(Step(equation, states, rule, values))
         return steps
+
+    def _step_constants(self, entry, context):
+        """Return ("explicit", (kf, kr)) or (rule, (Ga, dG)) of a reaction."""
+        if "kf" in entry or "kr" in entry:
+            given = [k for k in ("Ga", "dG", "rate_constants") if k in entry]
+            if given:
+                raise InputError(
+                    f"{context}: explicit 'kf' and 'kr' exclude "
+                    f"{', '.join(repr(k) for k in given)}; remove "
+                    "them or remove 'kf' and 'kr'"
+                )
+            missing = [k for k in ("kf", "kr") if k not in entry]
+            if missing:
+                raise InputError(
+                    f"{context}: explicit rate constants need both 'kf' "
+                    f"and 'kr' [1/s]; add '{missing[0]}' (0 makes the "
+                    "step irreversible)"
+                )
+            return "explicit", tuple(
+                to_number(entry[k], f"{context}: '{k}' [1/s]", 0.0)
+                for k in ("kf", "kr")
+            )
+        if "Ga" not in entry or "dG" not in entry:
+            raise InputError(
+                f"{context}: give 'Ga' and 'dG' [eV], or explicit 'kf' "
+                "and 'kr' [1/s]"
+            )
+        values = tuple(
+            to_number(entry[k], f"{context}: '{k}' [eV]") for k in ("Ga", "dG")
+        )
+        rule = self.rule
+        if "rate_constants" in entry:
+            rule = to_rule(entry["rate_constants"], context)
+        return rule, values
 
     def _register_species(self, state, context):
         for _, species in state:
@@ -318,16 +562,19 @@ class Model:
                 continue
             if species.label not in self.site_totals:
                 self.site_totals[species.label] = 1.0
-            if species.kind != "adsorbate":
-                continue
-            known = [a for a in self.adsorbates if a.key == species.key]
-            if not known:
-                self.adsorbates.append(species)
-            elif known[0].site_count != species.site_count:
-                raise InputError(
-                    f"{context}: {species.name}_{species.label} "
-                    "spans a different number of sites than before"
-                )
+            if species.kind == "adsorbate":
+                self._add_adsorbate(species, context)
+
+    def _add_adsorbate(self, species, context):
+        known = [a for a in self.adsorbates if a.key == species.key]
+        if not known:
+            self.adsorbates.append(species)
+        elif known[0].site_count != species.site_count:
+            raise InputError(
+                f"{context}: {species.term} spans {species.site_count} "
+                f"site(s), but {known[0].term} elsewhere spans "
+                f"{known[0].site_count}; use one site count per adsorbate"
+            )
 
     def _elements_of(self, species):
         return parse_elements(species.name, f"{self.source}: {species.name}")
@@ -357,12 +604,65 @@ class Model:
                     "(nonlinear) rotational temperatures, got "
                     f"{len(gas['rotational'])}"
                 )
+        for name in self.corrected_gas_names():
+            gas = self.gases[name]
             if gas["correction"] and not gas["has_data"]:
                 raise InputError(
                     f"{self.source}: gas {name} has no rotational or "
                     "vibrational temperatures for the free-energy "
-                    "correction"
+                    "correction that its collision-theory steps use; give "
+                    "them, set 'correction: false', or use "
+                    "'rate_constants: tst'"
                 )
+
+    def _parse_initial_coverages(self, data):
+        """Return {(name, label): coverage} and add spectator adsorbates."""
+        context = f"{self.source}: initial_coverages"
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise InputError(
+                f"{context} must be a mapping such as {{CO_s: 0.1}}"
+            )
+        coverages = {}
+        occupied = dict.fromkeys(self.site_totals, 0.0)
+        for key, value in data.items():
+            species = self._initial_species(str(key), context)
+            theta = to_number(value, f"{context}: {key}", 0.0)
+            coverages[species.key] = theta
+            occupied[species.label] += species.site_count * theta
+        for label, used in occupied.items():
+            total = self.site_totals[label]
+            if used > total * (1.0 + 1e-12):
+                raise InputError(
+                    f"{context}: adsorbates on site type {label} occupy "
+                    f"{used:.17g} sites, more than its total {total:g}; "
+                    "lower their coverages"
+                )
+        return coverages
+
+    def _initial_species(self, key, context):
+        """Return the adsorbate named by an initial_coverages key."""
+        match = TERM_PATTERN.match(key)
+        if not match or match["coefficient"]:
+            raise InputError(
+                f"{context}: invalid key {key!r}, expected an adsorbate "
+                "term name_[sites]label such as CO_s or O2_2s"
+            )
+        coefficient, species = parse_term(key, context)
+        if species.kind != "adsorbate":
+            raise InputError(
+                f"{context}: {key!r} is not an adsorbate; give adsorbates "
+                "only (free sites get the rest of each site type)"
+            )
+        if species.label not in self.site_totals:
+            raise InputError(
+                f"{context}: site type {species.label!r} of {key!r} is "
+                "neither under 'sites' nor in any reaction; declare it "
+                "under 'sites'"
+            )
+        self._add_adsorbate(species, f"{context}: {key!r}")
+        return species
 
     def gas_names(self):
         """Return the names of the gases that occur in reactions, in order."""
@@ -373,9 +673,22 @@ class Model:
                     names.append(species.name)
         return names
 
+    def corrected_gas_names(self):
+        """Return the gases whose free-energy correction a step uses."""
+        used = set()
+        for step in self.steps:
+            used.update(name for _, name in step.corrected_gases())
+        return [name for name in self.gas_names() if name in used]
+
     def site_labels(self):
         """Return the site types in the order of the free-site unknowns."""
         return list(self.site_totals)
+
+    def network(self):
+        """Return the model's Network, built on first use."""
+        if self._network is None:
+            self._network = Network(self)
+        return self._network
 
 
 def load_model_text(text, source):
@@ -452,73 +765,307 @@ def gas_count(state, name):
     return sum(c for c, s in state if s.kind == "gas" and s.name == name)
 
 
-def step_gas(state):
-    """Return the (coefficient, name) pairs of the gases in a state."""
-    return [(c, s.name) for c, s in state if s.kind == "gas"]
+def collision_constants(model, step, temperature, corrections):
+    """Return (kf, kr) [1/s] of a step under the collision rules.
+
+    An adsorption (a gas in the IS) gets a collision-theory kf with the mass
+    of its first IS gas, and its reverse barrier subtracts the corrections of
+    the IS gases only, clamped at 0. A desorption (gases in the FS only)
+    subtracts the corrections of its FS gases from the reverse barrier.
+    """
+    kt = KB_EV * temperature
+    gar = step.ga - step.dg
+    if step.kind == "surface":
+        return k_tst(step.ga, temperature), k_tst(gar, temperature)
+    correction = sum(
+        nu * corrections[name] for nu, name in step.corrected_gases()
+    )
+    if step.kind == "desorption":
+        return k_tst(step.ga, temperature), k_tst(
+            gar - correction, temperature
+        )
+    mass = model.gases[step.gases(step.initial)[0][1]]["mass_kg"]
+    forward = (
+        model.active_ratio
+        * math.exp(-step.ga / kt)
+        * P0_PA
+        * model.cell_area
+        / math.sqrt(2.0 * math.pi * mass * KB_J * temperature)
+    )
+    equivalent = -kt * math.log(forward * H_EV / kt)
+    reverse_barrier = max(equivalent - (step.dg - correction), 0.0)
+    return forward, k_tst(reverse_barrier, temperature)
 
 
 def rate_constants(model, temperature):
     """Return (kf, kr, corrections) for every step at temperature [K].
 
-    kf and kr are in 1/s for the mass-action rates, and corrections maps a
-    gas name to its free-energy correction [eV].
+    kf and kr are in 1/s for the mass-action rates, and corrections maps
+    each gas whose correction a step uses to that correction [eV].
     """
     corrections = {
         name: gas_correction(model.gases[name], temperature)
-        for name in model.gas_names()
+        for name in model.corrected_gas_names()
     }
-    kt = KB_EV * temperature
     kf, kr = [], []
     for step in model.steps:
-        gases_in, gases_out = step_gas(step.initial), step_gas(step.final)
-        gar = step.ga - step.dg
-        if gases_in and gases_out:
-            raise InputError(
-                f"{model.source}: step '{step.equation}' has gases in "
-                "both states, which no rate-constant rule covers"
-            )
-        if len(gases_in) > 1 or len(gases_out) > 1:
-            raise InputError(
-                f"{model.source}: step '{step.equation}' has more than "
-                "one gas in a state, which no rate-constant rule covers"
-            )
-        if gases_in:
-            nu, name = gases_in[0]
-            mass = model.gases[name]["mass_kg"]
-            forward = (
-                model.active_ratio
-                * math.exp(-step.ga / kt)
-                * P0_PA
-                * model.cell_area
-                / math.sqrt(2.0 * math.pi * mass * KB_J * temperature)
-            )
-            equivalent = -kt * math.log(forward * H_EV / kt)
-            reverse_barrier = max(
-                equivalent - (step.dg - nu * corrections[name]), 0.0
-            )
-            kf.append(forward)
-            kr.append(k_tst(reverse_barrier, temperature))
-        elif gases_out:
-            nu, name = gases_out[0]
-            kf.append(k_tst(step.ga, temperature))
-            kr.append(k_tst(gar - nu * corrections[name], temperature))
+        if step.rule == "explicit":
+            forward, reverse = step.kf, step.kr
+        elif step.rule == "tst":
+            forward = k_tst(step.ga, temperature)
+            reverse = k_tst(step.ga - step.dg, temperature)
         else:
-            kf.append(k_tst(step.ga, temperature))
-            kr.append(k_tst(gar, temperature))
+            forward, reverse = collision_constants(
+                model, step, temperature, corrections
+            )
+        kf.append(forward)
+        kr.append(reverse)
     return np.array(kf), np.array(kr), corrections
 
 
 # ---------------------------------------------------------------------------
-# Rates and steady state
+# Exact linear algebra on integer stoichiometry
+
+
+def exact_rref(rows):
+    """Return (reduced row echelon rows as Fractions, pivot columns)."""
+    matrix = [[Fraction(value) for value in row] for row in rows]
+    columns = len(matrix[0]) if matrix else 0
+    pivots = []
+    for column in range(columns):
+        top = len(pivots)
+        pivot = next(
+            (i for i in range(top, len(matrix)) if matrix[i][column] != 0),
+            None,
+        )
+        if pivot is None:
+            continue
+        matrix[top], matrix[pivot] = matrix[pivot], matrix[top]
+        lead = matrix[top][column]
+        matrix[top] = [value / lead for value in matrix[top]]
+        for i, row in enumerate(matrix):
+            factor = row[column]
+            if i != top and factor != 0:
+                matrix[i] = [a - factor * b for a, b in zip(row, matrix[top])]
+        pivots.append(column)
+        if len(pivots) == len(matrix):
+            break
+    return matrix[: len(pivots)], pivots
+
+
+def exact_rank(rows):
+    """Return the rank of a matrix of integers or Fractions."""
+    return len(exact_rref(rows)[1]) if rows else 0
+
+
+def integer_vector(values):
+    """Return a rational vector scaled to coprime integers."""
+    denominator = 1
+    for value in values:
+        denominator = math.lcm(denominator, Fraction(value).denominator)
+    integers = [int(Fraction(value) * denominator) for value in values]
+    divisor = math.gcd(*integers) or 1
+    return [value // divisor for value in integers]
+
+
+def left_null_space(matrix, rows):
+    """Return an integer basis of {c : c^T matrix = 0} for a rows x n matrix."""
+    transposed = [list(column) for column in zip(*matrix)]
+    if not transposed:
+        return [[int(i == k) for i in range(rows)] for k in range(rows)]
+    reduced, pivots = exact_rref(transposed)
+    basis = []
+    for free in (column for column in range(rows) if column not in pivots):
+        vector = [Fraction(0)] * rows
+        vector[free] = Fraction(1)
+        for row, pivot in zip(reduced, pivots):
+            vector[pivot] = -row[free]
+        basis.append(integer_vector(vector))
+    return basis
+
+
+# ---------------------------------------------------------------------------
+# Reaction network and its conservation laws
+
+
+class Network:
+    """Stoichiometry and conservation laws of a model's surface species.
+
+    The species are the adsorbates in order of first appearance, then one
+    free-site coverage per site type. Keeping the free sites as unknowns
+    avoids the cancellation in total - sum(theta) when a surface is nearly
+    full. The conservation laws are an integer basis of the left null space
+    of the stoichiometric matrix: the site balance of each site type first,
+    then one law per fixed species (one that no step changes), then the rest.
+    """
+
+    def __init__(self, model):
+        self.species = list(model.adsorbates) + [
+            Species("free", FREE_SITE_NAME, label, 1)
+            for label in model.site_labels()
+        ]
+        self.caps = [
+            model.site_totals[s.label] / s.site_count for s in self.species
+        ]
+        self._build_stoichiometry(model)
+        self._build_laws(model)
+        self._choose_dependent()
+
+    def _build_stoichiometry(self, model):
+        index = {species.key: i for i, species in enumerate(self.species)}
+        count, steps = len(self.species), model.steps
+        table = [[0] * len(steps) for _ in range(count)]
+        self.forward_terms, self.reverse_terms = [], []
+        self.forward_gases, self.reverse_gases = [], []
+        for j, step in enumerate(steps):
+            for state, sign, terms, gases in (
+                (step.initial, -1, self.forward_terms, self.forward_gases),
+                (step.final, 1, self.reverse_terms, self.reverse_gases),
+            ):
+                exponents, gas_exponents = {}, {}
+                for coefficient, species in state:
+                    if species.kind == "gas":
+                        gas_exponents[species.name] = (
+                            gas_exponents.get(species.name, 0) + coefficient
+                        )
+                    elif species.kind != "ts":
+                        i = index[species.key]
+                        exponents[i] = exponents.get(i, 0) + coefficient
+                for i, exponent in exponents.items():
+                    table[i][j] += sign * exponent
+                terms.append(sorted(exponents.items()))
+                gases.append(sorted(gas_exponents.items()))
+        self.stoichiometry_int = table
+        self.stoichiometry = np.array(table, dtype=float).reshape(
+            count, len(steps)
+        )
+        self.fixed = [all(value == 0 for value in row) for row in table]
+        self.gas_names = model.gas_names()
+        self.gas_stoichiometry = np.array(
+            [
+                [
+                    gas_count(step.final, name) - gas_count(step.initial, name)
+                    for step in steps
+                ]
+                for name in self.gas_names
+            ],
+            dtype=float,
+        ).reshape(len(self.gas_names), len(steps))
+        self.gas_elements = {
+            name: parse_elements(name, name) for name in self.gas_names
+        }
+
+    def _build_laws(self, model):
+        count = len(self.species)
+        labels = model.site_labels()
+        site_rows = [
+            [s.site_count if s.label == label else 0 for s in self.species]
+            for label in labels
+        ]
+        fixed_rows = [
+            [int(i == k) for i in range(count)]
+            for k in range(count)
+            if self.fixed[k]
+        ]
+        candidates = (
+            site_rows
+            + fixed_rows
+            + left_null_space(self.stoichiometry_int, count)
+        )
+
+        # Keep the candidates that are independent of those kept before.
+        self.rank = exact_rank(self.stoichiometry_int)
+        laws = []
+        for row in candidates:
+            if len(laws) == count - self.rank:
+                break
+            if exact_rank(laws + [row]) > len(laws):
+                laws.append(row)
+
+        self.laws_int = laws
+        self.laws = np.array(laws, dtype=float).reshape(len(laws), count)
+        self.site_law_count = len(labels)
+        self.totals = np.array([model.site_totals[label] for label in labels])
+        # Each law's residual is divided by its largest possible magnitude:
+        # the site total for a site balance.
+        self.law_scales = np.array(
+            [
+                self.totals[k]
+                if k < len(labels)
+                else sum(abs(c) * cap for c, cap in zip(row, self.caps))
+                for k, row in enumerate(laws)
+            ]
+        )
+
+    def _choose_dependent(self):
+        """Split the species into independent ones and ones the laws fix.
+
+        The dependent species D are chosen so that the laws restricted to
+        them are invertible; then theta_D = L_D^-1 (c - L_I theta_I), and the
+        balances of the independent species I with the laws form a square
+        system. Free sites and fixed species are preferred in D.
+        """
+        count = len(self.species)
+        order = (
+            [i for i in range(count) if self.species[i].kind == "free"]
+            + [i for i in range(count) if self.fixed[i]]
+            + list(range(count - 1, -1, -1))
+        )
+        dependent = []
+        for i in order:
+            if len(dependent) == len(self.laws_int):
+                break
+            if i in dependent:
+                continue
+            columns = dependent + [i]
+            block = [[row[k] for k in columns] for row in self.laws_int]
+            if exact_rank(block) == len(columns):
+                dependent.append(i)
+        self.dependent = sorted(dependent)
+        self.independent = [i for i in range(count) if i not in dependent]
+        # theta_D = L_D^-1 c - M theta_I with M = L_D^-1 L_I, exactly.
+        augmented = [
+            [row[k] for k in self.dependent]
+            + [row[k] for k in self.independent]
+            for row in self.laws_int
+        ]
+        reduced, _ = exact_rref(augmented)
+        width = len(self.dependent)
+        self.dependent_map = np.array(
+            [[float(v) for v in row[width:]] for row in reduced],
+            dtype=float,
+        ).reshape(width, len(self.independent))
+        # Orthonormal basis of the stoichiometric subspace: the directions
+        # in which the conservation laws let the coverages move.
+        if self.rank:
+            left, _, _ = np.linalg.svd(self.stoichiometry, full_matrices=False)
+            self.moving_basis = left[:, : self.rank]
+        else:
+            self.moving_basis = np.zeros((count, 0))
+
+    def conserved_values(self, theta):
+        """Return the values of the laws: site totals, else the law at theta."""
+        values = self.laws @ theta
+        values[: self.site_law_count] = self.totals
+        return values
+
+    def species_index(self, term):
+        """Return the index of the species written as term, or None."""
+        for i, species in enumerate(self.species):
+            if species.term == term:
+                return i
+        return None
+
+
+# ---------------------------------------------------------------------------
+# Rates
 
 
 class Kinetics:
     """Mass-action rates of a model at fixed temperature and pressures.
 
-    The unknowns are all surface species: the adsorbates in order of first
-    appearance, then one free-site coverage per site type. Keeping the free
-    sites as unknowns avoids the cancellation in total - sum(theta) when a
-    surface is nearly full.
+    The unknowns are all surface species of the model's Network: the
+    adsorbates, then one free-site coverage per site type.
     """
 
     def __init__(self, model, temperature, pressures, constants=None):
@@ -528,102 +1075,64 @@ class Kinetics:
         if constants is None:
             constants = rate_constants(model, temperature)
         self.kf, self.kr, self.corrections = constants
-        self.species = list(model.adsorbates) + [
-            Species("free", FREE_SITE_NAME, label, 1)
-            for label in model.site_labels()
+        self.network = network = model.network()
+        self.species = network.species
+        self.stoichiometry = network.stoichiometry
+        self.forward_terms = network.forward_terms
+        self.reverse_terms = network.reverse_terms
+        self.kf_effective = self.kf * self._activities(network.forward_gases)
+        self.kr_effective = self.kr * self._activities(network.reverse_gases)
+        self.product_stoichiometry = network.gas_stoichiometry[
+            network.gas_names.index(model.product)
         ]
-        self._build_tables()
+        self.conservation = network.laws[: network.site_law_count]
+        self.totals = network.totals
 
-    def _index(self, species):
-        for index, known in enumerate(self.species):
-            if known.key == species.key:
-                return index
-        raise KeyError(species.key)
-
-    def _state_terms(self, state):
-        """Return (gas activity product, [(species index, exponent)])."""
-        activity = 1.0
-        exponents = {}
-        for coefficient, species in state:
-            if species.kind == "gas":
-                activity *= self.pressures[species.name] ** coefficient
-            elif species.kind != "ts":
-                index = self._index(species)
-                exponents[index] = exponents.get(index, 0) + coefficient
-        return activity, sorted(exponents.items())
-
-    def _build_tables(self):
-        count = len(self.species)
-        steps = self.model.steps
-        self.stoichiometry = np.zeros((count, len(steps)))
-        self.forward_terms, self.reverse_terms = [], []
-        forward_activity, reverse_activity = [], []
-        for j, step in enumerate(steps):
-            activity, terms = self._state_terms(step.initial)
-            forward_activity.append(activity)
-            self.forward_terms.append(terms)
-            for index, exponent in terms:
-                self.stoichiometry[index, j] -= exponent
-            activity, terms = self._state_terms(step.final)
-            reverse_activity.append(activity)
-            self.reverse_terms.append(terms)
-            for index, exponent in terms:
-                self.stoichiometry[index, j] += exponent
-        self.kf_effective = self.kf * np.array(forward_activity)
-        self.kr_effective = self.kr * np.array(reverse_activity)
-        product = self.model.product
-        self.product_stoichiometry = np.array(
-            [
-                gas_count(step.final, product)
-                - gas_count(step.initial, product)
-                for step in steps
-            ],
-            dtype=float,
-        )
-        self._build_conservation()
-
-    def _build_conservation(self):
-        # NOTE: an adsorbate spanning n sites counts n times in its site
-        # type's sum. For one-site adsorbates the sum is the usual
-        # free sites + sum(theta) = total.
-        labels = self.model.site_labels()
-        self.conservation = np.zeros((len(labels), len(self.species)))
-        for index, species in enumerate(self.species):
-            row = labels.index(species.label)
-            self.conservation[row, index] = species.site_count
-        self.totals = np.array(
-            [self.model.site_totals[label] for label in labels]
-        )
-
-    @staticmethod
-    def _monomials(constants, term_lists, theta):
-        values = np.empty(len(term_lists))
-        for j, terms in enumerate(term_lists):
-            value = constants[j]
-            for index, exponent in terms:
-                value *= theta[index] ** exponent
-            values[j] = value
+    def _activities(self, gas_lists):
+        """Return the product of gas activities p^nu of each step's state."""
+        values = np.ones(len(gas_lists))
+        for j, gases in enumerate(gas_lists):
+            for name, exponent in gases:
+                values[j] *= self.pressures[name] ** exponent
         return values
 
     @staticmethod
-    def _monomial_gradients(constants, term_lists, theta):
-        gradients = np.zeros((len(term_lists), len(theta)))
+    def _monomials(constants, term_lists, theta):
+        """Return constant * prod theta^exponent per step, in theta's type."""
+        values = []
         for j, terms in enumerate(term_lists):
+            value = constants[j]
+            for index, exponent in terms:
+                value = value * theta[index] ** exponent
+            values.append(value)
+        return values
+
+    @staticmethod
+    def _monomial_gradients(constants, term_lists, theta, count):
+        """Return d(monomial_j)/d(theta_i) as a list of rows."""
+        gradients = []
+        for j, terms in enumerate(term_lists):
+            row = [0.0] * count
             for index, exponent in terms:
                 value = (
                     constants[j] * exponent * theta[index] ** (exponent - 1)
                 )
                 for other, other_exponent in terms:
                     if other != index:
-                        value *= theta[other] ** other_exponent
-                gradients[j, index] = value
+                        value = value * theta[other] ** other_exponent
+                row[index] = value
+            gradients.append(row)
         return gradients
 
     def rates(self, theta):
         """Return forward and reverse rates of every step [1/s]."""
         return (
-            self._monomials(self.kf_effective, self.forward_terms, theta),
-            self._monomials(self.kr_effective, self.reverse_terms, theta),
+            np.array(
+                self._monomials(self.kf_effective, self.forward_terms, theta)
+            ),
+            np.array(
+                self._monomials(self.kr_effective, self.reverse_terms, theta)
+            ),
         )
 
     def derivatives(self, theta):
@@ -633,13 +1142,15 @@ class Kinetics:
 
     def jacobian(self, theta):
         """Return the analytic Jacobian of derivatives() [1/s]."""
+        count = len(self.species)
         forward = self._monomial_gradients(
-            self.kf_effective, self.forward_terms, theta
+            self.kf_effective, self.forward_terms, theta, count
         )
         reverse = self._monomial_gradients(
-            self.kr_effective, self.reverse_terms, theta
+            self.kr_effective, self.reverse_terms, theta, count
         )
-        return self.stoichiometry @ (forward - reverse)
+        difference = np.array(forward) - np.array(reverse)
+        return self.stoichiometry @ difference.reshape(-1, count)
 
     def gross_rates(self, theta):
         """Return production plus consumption of every species [1/s]."""
@@ -661,10 +1172,106 @@ class Kinetics:
         return float(self.product_stoichiometry @ (forward - reverse))
 
     def clean_surface(self):
-        """Return the state with no adsorbates and all sites free."""
+        """Return the initial state: initial_coverages, free sites the rest.
+
+        Without initial_coverages this is the clean surface.
+        """
         theta = np.zeros(len(self.species))
-        theta[len(self.model.adsorbates) :] = self.totals
+        occupied = dict.fromkeys(self.model.site_labels(), 0.0)
+        for i, species in enumerate(self.species):
+            if species.kind == "adsorbate":
+                theta[i] = self.model.initial_coverages.get(species.key, 0.0)
+                occupied[species.label] += species.site_count * theta[i]
+        for i, species in enumerate(self.species):
+            if species.kind == "free":
+                total = self.model.site_totals[species.label]
+                theta[i] = max(total - occupied[species.label], 0.0)
         return theta
+
+
+# ---------------------------------------------------------------------------
+# Checks of a steady state
+
+
+def point_checks(kinetics, theta, conserved, roundoff=2.0**-52):
+    """Return the checks of a state as a dict, in the number type of theta.
+
+    conserved contains the values of the network's conservation laws that
+    the state must keep (see Network.conserved_values). roundoff is the
+    unit roundoff of theta's number type. The keys are:
+
+    - relative_residual: max over non-fixed adsorbates of |d(theta)/dt|
+      divided by the gross rate through the adsorbate;
+    - site_sum_error: max over site types of |sum n_i theta_i - total| /
+      total, and law_error: the same for every conservation law, divided by
+      the law's scale;
+    - balance_error: max over elements of |sum_g n_ge R_g| divided by
+      sum_g n_ge |R_g|, with R_g the net production of gas g, and 0 where
+      the denominator is 0;
+    - forward, reverse and net_rates per step [1/s], and reversibilities
+      rr/rf per step (None where rf = 0).
+
+    An R_g below the error that the residual and the rounding leave in it,
+    100 (roundoff + relative residual) times the gross rate through gas g,
+    counts as 0. Without that floor a gas at equilibrium, whose R_g is
+    rounding noise, would give a balance error near 1.
+    """
+    network = kinetics.network
+    # Python floats, so that mpf coverages keep their precision.
+    forward = kinetics._monomials(
+        kinetics.kf_effective.tolist(), kinetics.forward_terms, theta
+    )
+    reverse = kinetics._monomials(
+        kinetics.kr_effective.tolist(), kinetics.reverse_terms, theta
+    )
+    net = [f - r for f, r in zip(forward, reverse)]
+    table = network.stoichiometry_int
+    relative = 0.0
+    for i, species in enumerate(kinetics.species):
+        if species.kind != "adsorbate" or network.fixed[i]:
+            continue
+        change = sum(s * n for s, n in zip(table[i], net) if s)
+        gross = sum(abs(s) * (f + r) for s, f, r in zip(table[i], forward, reverse) if s)
+        if gross > 0:
+            relative = max(relative, abs(change) / gross)
+    law_errors = [
+        abs(sum(c * theta[i] for i, c in enumerate(row) if c) - value) / scale
+        for row, value, scale in zip(
+            network.laws_int,
+            [float(v) for v in conserved],
+            network.law_scales.tolist(),
+        )
+    ]
+    production = {}
+    noise = 100 * (roundoff + relative)
+    for name, row in zip(network.gas_names, network.gas_stoichiometry.tolist()):
+        rate = sum(v * n for v, n in zip(row, net) if v)
+        gross = sum(
+            abs(v) * (f + r) for v, f, r in zip(row, forward, reverse) if v
+        )
+        production[name] = rate if abs(rate) > noise * gross else 0 * rate
+    balance = 0.0
+    elements = {e for counts in network.gas_elements.values() for e in counts}
+    for element in sorted(elements):
+        counts = {g: c.get(element, 0) for g, c in network.gas_elements.items()}
+        total = sum(counts[g] * production[g] for g in production)
+        scale = sum(counts[g] * abs(production[g]) for g in production)
+        if scale > 0:
+            balance = max(balance, abs(total) / scale)
+    return {
+        "relative_residual": relative,
+        "site_sum_error": max(law_errors[: network.site_law_count], default=0.0),
+        "law_error": max(law_errors, default=0.0),
+        "balance_error": balance,
+        "forward": forward,
+        "reverse": reverse,
+        "net_rates": net,
+        "reversibilities": [r / f if f > 0 else None for f, r in zip(forward, reverse)],
+    }
+
+
+# ---------------------------------------------------------------------------
+# Steady state
 
 
 def make_integrator(kinetics, theta, atol):
@@ -689,34 +1296,39 @@ def make_integrator(kinetics, theta, atol):
     return integrator
 
 
-def scaled_residual(kinetics, theta):
-    """Return (scaled residual, gross rates of the adsorbates) at theta.
+def scaled_residual(kinetics, theta, conserved):
+    """Return (scaled residual, gross rates of the independent species).
 
-    The residual contains each adsorbate balance divided by its gross rate,
-    then each site sum minus its total, divided by the total.
+    The residual contains the balance of each independent species divided
+    by its gross rate, then each conservation law minus its value, divided
+    by the law's scale.
     """
-    count = len(kinetics.model.adsorbates)
-    gross = np.maximum(kinetics.gross_rates(theta)[:count], 1e-300)
-    balances = kinetics.derivatives(theta)[:count] / gross
-    sums = (kinetics.conservation @ theta - kinetics.totals) / kinetics.totals
-    return np.concatenate([balances, sums]), gross
+    network = kinetics.network
+    independent = network.independent
+    gross = np.maximum(kinetics.gross_rates(theta)[independent], 1e-300)
+    balances = kinetics.derivatives(theta)[independent] / gross
+    laws = (network.laws @ theta - conserved) / network.law_scales
+    return np.concatenate([balances, laws]), gross
 
 
 def scaled_jacobian(kinetics, theta, gross, scale):
     """Return d(scaled_residual)/d(theta/scale) at fixed gross rates."""
-    count = len(kinetics.model.adsorbates)
-    rows = kinetics.jacobian(theta)[:count] / gross[:, None]
-    sums = kinetics.conservation / kinetics.totals[:, None]
-    return np.vstack([rows, sums]) * scale[None, :]
+    network = kinetics.network
+    rows = kinetics.jacobian(theta)[network.independent] / gross[:, None]
+    laws = network.laws / network.law_scales[:, None]
+    return np.vstack([rows, laws]) * scale[None, :]
 
 
-def refine_newton(kinetics, theta):
-    """Refine a near-steady state with damped Newton on balances and site sums.
+def refine_newton(kinetics, theta, conserved=None):
+    """Refine a near-steady state with damped Newton on balances and laws.
 
     Each species is scaled by its own coverage, so tiny coverages keep their
-    relative precision. Returns (theta, max scaled residual).
+    relative precision. conserved defaults to the law values at theta.
+    Returns (theta, max scaled residual).
     """
-    residual, gross = scaled_residual(kinetics, theta)
+    if conserved is None:
+        conserved = kinetics.network.conserved_values(theta)
+    residual, gross = scaled_residual(kinetics, theta, conserved)
     for _ in range(NEWTON_MAX_ITERATIONS):
         norm = np.max(np.abs(residual))
         if norm < NEWTON_TOL:
@@ -728,7 +1340,9 @@ def refine_newton(kinetics, theta):
         while damping > 1e-6:
             trial = theta + damping * step
             if np.all(trial >= 0.0):
-                trial_residual, trial_gross = scaled_residual(kinetics, trial)
+                trial_residual, trial_gross = scaled_residual(
+                    kinetics, trial, conserved
+                )
                 if np.max(np.abs(trial_residual)) < norm:
                     break
             damping *= 0.5
@@ -738,20 +1352,127 @@ def refine_newton(kinetics, theta):
     return theta, float(np.max(np.abs(residual)))
 
 
-def reduced_jacobian(kinetics, theta):
-    """Return the Jacobian of the adsorbate ODEs with free sites eliminated.
+def mpmath_digits(tolerance):
+    """Return the decimal digits that resolve a relative residual tolerance."""
+    return max(30, int(math.ceil(-math.log10(tolerance))) + 20)
 
-    The matrix is scaled as diag(1/theta) J diag(theta), which has the same
-    eigenvalues but keeps tiny coverages from losing precision.
+
+def polish_mpmath(kinetics, theta, conserved, tolerance, digits):
+    """Refine a root with Newton's method in mpmath at the given digits.
+
+    Returns the coverages as a list of mpf, or None when Newton does not
+    reach a scaled residual of 1e-3 times the tolerance.
     """
-    count = len(kinetics.model.adsorbates)
+    network = kinetics.network
+    table = network.stoichiometry_int
+    with mpmath.workdps(digits):
+        mpf = mpmath.mpf
+        forward_constants = [mpf(float(k)) for k in kinetics.kf_effective]
+        reverse_constants = [mpf(float(k)) for k in kinetics.kr_effective]
+        values = [mpf(float(v)) for v in conserved]
+        scales = [mpf(float(v)) for v in network.law_scales]
+        target = mpf(10) ** (5 - digits)
+
+        def residual(x):
+            forward = Kinetics._monomials(
+                forward_constants, kinetics.forward_terms, x
+            )
+            reverse = Kinetics._monomials(
+                reverse_constants, kinetics.reverse_terms, x
+            )
+            rows, grosses = [], []
+            for i in network.independent:
+                gross = mpmath.fsum(
+                    abs(s) * (f + r)
+                    for s, f, r in zip(table[i], forward, reverse)
+                    if s
+                )
+                gross = gross if gross > 0 else mpf(1e-300)
+                grosses.append(gross)
+                rows.append(
+                    mpmath.fsum(
+                        s * (f - r)
+                        for s, f, r in zip(table[i], forward, reverse)
+                        if s
+                    )
+                    / gross
+                )
+            for row, value, scale in zip(network.laws_int, values, scales):
+                total = mpmath.fsum(c * x[i] for i, c in enumerate(row) if c)
+                rows.append((total - value) / scale)
+            return rows, grosses
+
+        def jacobian(x, grosses):
+            count = len(x)
+            forward = Kinetics._monomial_gradients(
+                forward_constants, kinetics.forward_terms, x, count
+            )
+            reverse = Kinetics._monomial_gradients(
+                reverse_constants, kinetics.reverse_terms, x, count
+            )
+            scale = [v if v > 0 else mpf(1e-300) for v in x]
+            matrix = mpmath.matrix(len(network.independent) + len(scales), count)
+            for r, (i, gross) in enumerate(zip(network.independent, grosses)):
+                for k in range(count):
+                    matrix[r, k] = mpmath.fsum(
+                        s * (f[k] - b[k])
+                        for s, f, b in zip(table[i], forward, reverse)
+                        if s
+                    ) * scale[k] / gross
+            offset = len(network.independent)
+            for r, (row, law_scale) in enumerate(zip(network.laws_int, scales)):
+                for k, c in enumerate(row):
+                    matrix[offset + r, k] = c * scale[k] / law_scale
+            return matrix, scale
+
+        x = [mpf(float(v)) for v in theta]
+        rows, grosses = residual(x)
+        norm = max(abs(v) for v in rows)
+        for _ in range(MPMATH_MAX_ITERATIONS):
+            if norm <= target:
+                break
+            matrix, scale = jacobian(x, grosses)
+            right = mpmath.matrix([-v for v in rows])
+            try:
+                step = mpmath.lu_solve(matrix, right)
+            except ZeroDivisionError:
+                step = mpmath.qr_solve(matrix, right)[0]
+            damping = mpf(1)
+            while damping > mpf(1e-6):
+                trial = [
+                    v + damping * step[k] * scale[k] for k, v in enumerate(x)
+                ]
+                if all(v >= 0 for v in trial):
+                    trial_rows, trial_grosses = residual(trial)
+                    trial_norm = max(abs(v) for v in trial_rows)
+                    if trial_norm < norm:
+                        break
+                damping /= 2
+            else:
+                break
+            x, rows, grosses, norm = trial, trial_rows, trial_grosses, trial_norm
+        return x if norm <= mpf(tolerance) * mpf(1e-3) else None
+
+
+def reduced_jacobian(kinetics, theta):
+    """Return the Jacobian on the subspace that keeps the conservation laws.
+
+    The dependent species follow from the independent ones through the laws,
+    theta_D = const - M theta_I, so the reduced Jacobian of the independent
+    species is J_II - J_ID M. Its eigenvalues are those of the full Jacobian
+    restricted to that subspace. The matrix is scaled as
+    diag(1/theta) J diag(theta), which has the same eigenvalues but keeps
+    tiny coverages from losing precision.
+    """
+    network = kinetics.network
+    independent, dependent = network.independent, network.dependent
     full = kinetics.jacobian(theta)
-    reduced = full[:count, :count].copy()
-    for site in range(len(kinetics.totals)):
-        occupancy = kinetics.conservation[site, :count]
-        reduced -= np.outer(full[:count, count + site], occupancy)
+    reduced = full[np.ix_(independent, independent)] - (
+        full[np.ix_(independent, dependent)] @ network.dependent_map
+    )
     # Any positive diagonal gives a similar matrix, so absent species use 1.
-    scale = np.where(theta[:count] > 0.0, theta[:count], 1.0)
+    values = theta[independent]
+    scale = np.where(values > 0.0, values, 1.0)
     return reduced * scale[None, :] / scale[:, None]
 
 
@@ -761,39 +1482,144 @@ def is_stable(kinetics, theta):
     Eigenvalues below STABILITY_TOL times the spectral radius cannot be
     resolved in double precision and count as stable.
     """
-    if not kinetics.model.adsorbates:
+    if not kinetics.network.independent:
         return True
     eigenvalues = np.linalg.eigvals(reduced_jacobian(kinetics, theta))
     radius = np.max(np.abs(eigenvalues))
     return bool(np.all(eigenvalues.real <= STABILITY_TOL * radius))
 
 
-def accept_refined(kinetics, integrated):
-    """Return the Newton-refined steady state near integrated, or None.
+class SteadyState:
+    """An accepted steady state with its checks.
 
-    The root counts only if it is linearly stable and every coverage lies
-    within NEAR_RTOL (relative) of the integrated one, so it is the state
-    the trajectory is settling into.
+    theta contains the coverages in double precision. exact contains them
+    as mpf when the mpmath polish produced them, and the checks and the TOF
+    are then computed from exact.
     """
-    refined, residual = refine_newton(kinetics, integrated)
-    if residual > NEWTON_ACCEPT:
+
+    def __init__(self, kinetics, theta, conserved, start, exact=None, digits=0):
+        self.theta = theta
+        self.exact = exact
+        self.precision = "double" if exact is None else f"mpmath {digits} digits"
+        self.start = start
+        self.tof = kinetics.tof(theta)
+        if exact is None:
+            self.checks = point_checks(kinetics, theta, conserved)
+        else:
+            with mpmath.workdps(digits):
+                self.checks = point_checks(
+                    kinetics, exact, conserved, mpmath.mpf(10) ** -digits
+                )
+                self.tof = float(
+                    mpmath.fsum(
+                        s * n
+                        for s, n in zip(
+                            kinetics.product_stoichiometry.tolist(),
+                            self.checks["net_rates"],
+                        )
+                    )
+                )
+
+    def meets(self, tolerance):
+        """Return whether the residual and every law are within tolerance."""
+        return (
+            self.checks["relative_residual"] <= tolerance
+            and self.checks["law_error"] <= tolerance
+        )
+
+    def balanced(self, tolerance):
+        """Return whether the gas element balance is within tolerance."""
+        return self.checks["balance_error"] <= tolerance
+
+
+def polish_state(kinetics, theta, conserved, tolerance, start):
+    """Return theta polished in mpmath as a SteadyState, or None.
+
+    The net gas rates of a point whose TOF is tiny next to its gross rates
+    are differences of nearly equal rates, so double precision cannot give
+    them, and the element balance needs more digits than the residual.
+    The digits are doubled up to two times until the state meets the
+    tolerance and the balance. Returns the best state that meets the
+    tolerance, or None when none does or mpmath is missing.
+    """
+    if mpmath is None:
         return None
+    best = None
+    digits = mpmath_digits(tolerance)
+    for _ in range(3):
+        exact = polish_mpmath(kinetics, theta, conserved, tolerance, digits)
+        if exact is not None:
+            values = np.array([float(v) for v in exact])
+            state = SteadyState(
+                kinetics, values, conserved, start, exact, digits
+            )
+            if state.meets(tolerance):
+                best = state
+                if state.balanced(tolerance):
+                    break
+        digits *= 2
+    return best
+
+
+def within_bounds(kinetics, theta):
+    """Return whether every coverage lies in [0, total / site count]."""
+    caps = np.array(kinetics.network.caps)
+    return bool(np.all(theta >= 0.0) and np.all(theta <= caps * (1 + 1e-9)))
+
+
+def accept_refined(kinetics, integrated, conserved, start):
+    """Return (SteadyState near integrated, None) or (None, the reason).
+
+    Newton's root counts only if it lies within NEAR_RTOL (relative) of
+    the integrated state, so that it is the state the trajectory is
+    settling into. It must also lie within the site totals, meet the
+    model's residual tolerance (in mpmath where double precision cannot)
+    and be linearly stable.
+    """
+    tolerance = kinetics.model.solver.residual_tolerance
+    refined, residual = refine_newton(kinetics, integrated, conserved)
     allowed = NEAR_RTOL * integrated + NEAR_ATOL * np.max(kinetics.totals)
     if np.any(np.abs(refined - integrated) > allowed):
-        return None
-    if not is_stable(kinetics, refined):
-        return None
-    return refined
+        return None, (
+            f"Newton's root (scaled residual {residual:.3g}) is not near "
+            "the integrated state"
+        )
+    if not within_bounds(kinetics, refined):
+        return None, "Newton's root has a coverage outside [0, total]"
+    state = SteadyState(kinetics, refined, conserved, start)
+    if not (state.meets(tolerance) and state.balanced(tolerance)):
+        polished = None
+        if residual <= MPMATH_START_RESIDUAL:
+            polished = polish_state(
+                kinetics, refined, conserved, tolerance, start
+            )
+        if polished is not None:
+            state = polished
+        elif not state.meets(tolerance):
+            return None, (
+                "relative residual "
+                f"{float(state.checks['relative_residual']):.3g} or "
+                f"conservation error {float(state.checks['law_error']):.3g} "
+                f"above the tolerance {tolerance:g}"
+            )
+    if not is_stable(kinetics, state.theta):
+        return None, "the root is linearly unstable"
+    return state, None
 
 
-def integrate_to_steady_state(kinetics, atol):
-    """Return the first stable root near the trajectory from a clean surface.
+def integrate_to_steady_state(kinetics, start, atol, label):
+    """Return the first stable root near the trajectory from start.
 
     The ODEs are integrated over decades of time. After each stage whose
     rates are nearly balanced, Newton refines the state. Raises SolverError
     when VODE fails or no root is accepted by the last stage end.
     """
-    integrator = make_integrator(kinetics, kinetics.clean_surface(), atol)
+    conserved = kinetics.network.conserved_values(start)
+    if not kinetics.network.independent:
+        # No step changes any coverage, so the start is the steady state.
+        return SteadyState(kinetics, start, conserved, label)
+    integrator = make_integrator(kinetics, start, atol)
+    rejection = ""
     for end in ODE_STAGE_ENDS:
         theta = np.clip(integrator.integrate(end), 0.0, None)
         if not integrator.successful():
@@ -802,17 +1628,19 @@ def integrate_to_steady_state(kinetics, atol):
                 f"code {integrator.get_return_code()}"
             )
         if kinetics.net_over_gross(theta) < STEADY_NET_OVER_GROSS:
-            refined = accept_refined(kinetics, theta)
-            if refined is not None:
-                return refined
+            state, reason = accept_refined(kinetics, theta, conserved, label)
+            if state is not None:
+                return state
+            rejection = f"; at t = {end:g} s {reason}"
     raise SolverError(
         f"no stable steady state by t = {ODE_STAGE_ENDS[-1]:g} s "
-        f"(max net/gross rate {kinetics.net_over_gross(theta):.3g})"
+        f"(max net/gross rate {kinetics.net_over_gross(theta):.3g}"
+        f"{rejection})"
     )
 
 
-def solve_steady_state(kinetics):
-    """Return the steady-state coverages reached from a clean surface.
+def solve_from(kinetics, start, label="initial state"):
+    """Return the SteadyState reached from start.
 
     Each absolute tolerance of ODE_ATOLS is tried in turn. Raises
     SolverError with every attempt's failure when all of them fail.
@@ -821,10 +1649,139 @@ def solve_steady_state(kinetics):
     for atol in ODE_ATOLS:
         try:
             with quiet_vode():
-                return integrate_to_steady_state(kinetics, atol)
+                return integrate_to_steady_state(kinetics, start, atol, label)
         except SolverError as error:
             errors.append(f"atol {atol:g}: {error}")
-    raise SolverError("; ".join(errors))
+    raise SolverError(f"from the {label}: " + "; ".join(errors))
+
+
+def solve_steady_state(kinetics):
+    """Return the steady-state coverages reached from the initial state."""
+    return solve_from(kinetics, kinetics.clean_surface()).theta
+
+
+def feasible_start(network, base, target):
+    """Return the state nearest target, along a line from base, that keeps
+    base's conserved quantities and non-negative coverages.
+
+    target - base is projected onto the subspace the steps can move in,
+    and the move is shortened where a coverage would turn negative.
+    """
+    direction = target - base
+    drift = np.abs(network.laws @ direction) / network.law_scales
+    if np.all(drift <= 1e-12):
+        return np.clip(target, 0.0, None)
+    basis = network.moving_basis
+    direction = basis @ (basis.T @ direction)
+    length = 1.0
+    shrinking = direction < 0.0
+    if np.any(shrinking):
+        length = min(1.0, float(np.min(base[shrinking] / -direction[shrinking])))
+    return np.clip(base + length * direction, 0.0, None)
+
+
+def start_states(kinetics):
+    """Return the (label, coverages) starts that solver.starts requests.
+
+    The first start is the initial state. With starts: all, each adsorbate
+    that a step changes then fills its site type alone (the fixed species
+    keep their initial coverages), and solver.random_starts states follow,
+    uniformly random per site type, drawn with solver.seed.
+    """
+    initial = kinetics.clean_surface()
+    starts = [("initial state", initial)]
+    settings = kinetics.model.solver
+    if settings.starts != "all":
+        return starts
+    network, species = kinetics.network, kinetics.species
+
+    def room(label):
+        """Return the moving species on a site type and the sites left."""
+        moving = [
+            k
+            for k, s in enumerate(species)
+            if s.label == label and not network.fixed[k]
+        ]
+        occupied = sum(
+            s.site_count * initial[k]
+            for k, s in enumerate(species)
+            if s.label == label and network.fixed[k]
+        )
+        total = kinetics.model.site_totals[label]
+        return moving, max(total - occupied, 0.0)
+
+    for i, adsorbate in enumerate(species):
+        if adsorbate.kind != "adsorbate" or network.fixed[i]:
+            continue
+        moving, remaining = room(adsorbate.label)
+        target = initial.copy()
+        target[moving] = 0.0
+        target[i] = remaining / adsorbate.site_count
+        starts.append(
+            (
+                f"{adsorbate.term}-saturated state",
+                feasible_start(network, initial, target),
+            )
+        )
+    generator = np.random.default_rng(settings.seed)
+    for number in range(1, settings.random_starts + 1):
+        target = initial.copy()
+        for label in kinetics.model.site_labels():
+            moving, remaining = room(label)
+            if not moving:
+                continue
+            weights = generator.dirichlet(np.ones(len(moving)))
+            for k, weight in zip(moving, weights):
+                target[k] = remaining * weight / species[k].site_count
+        starts.append(
+            (f"random state {number}", feasible_start(network, initial, target))
+        )
+    return starts
+
+
+def same_state(kinetics, first, second):
+    """Return whether two steady states agree in every coverage."""
+    caps = np.array(kinetics.network.caps)
+    allowed = SAME_STATE_RTOL * np.maximum(
+        np.abs(first.theta), np.abs(second.theta)
+    ) + SAME_STATE_ATOL * caps
+    return bool(np.all(np.abs(first.theta - second.theta) <= allowed))
+
+
+class PointSolution:
+    """The steady states of one point.
+
+    primary is the state reached from the initial state. stable_states
+    lists the distinct stable states found from all starts, primary first.
+    failures lists (start label, message) for each start that found none.
+    """
+
+    def __init__(self, primary, stable_states, start_count, failures):
+        self.primary = primary
+        self.stable_states = stable_states
+        self.start_count = start_count
+        self.failures = failures
+
+
+def solve_point(kinetics):
+    """Return the PointSolution of a point from every start.
+
+    Raises SolverError when the initial state leads to no steady state; a
+    later start that fails is recorded in the solution's failures.
+    """
+    starts = start_states(kinetics)
+    states, failures = [], []
+    for index, (label, start) in enumerate(starts):
+        try:
+            state = solve_from(kinetics, start, label)
+        except SolverError as error:
+            if index == 0:
+                raise
+            failures.append((label, str(error)))
+            continue
+        if not any(same_state(kinetics, state, known) for known in states):
+            states.append(state)
+    return PointSolution(states[0], states, len(starts), failures)
 
 
 @contextlib.contextmanager
@@ -847,8 +1804,6 @@ def quiet_vode():
         os.dup2(saved, 1)
         os.close(saved)
         os.close(devnull)
-
-
 # ---------------------------------------------------------------------------
 # Self-test against the published SCAKS 0.1.0 values
 
@@ -903,7 +1858,7 @@ def point_quantities(kinetics, theta):
     for name, value in kinetics.corrections.items():
         rows.append((f"Gcorr {name} [eV]", value))
     for species, value in zip(kinetics.species, theta):
-        rows.append((f"theta_{species.name}_{species.label}", value))
+        rows.append((f"theta_{species.term}", value))
     rows.append((f"TOF({kinetics.model.product}) [1/s]", kinetics.tof(theta)))
     return rows
 
@@ -1104,20 +2059,29 @@ class ReferenceCache:
         self.model = model
         self.constants = {}
 
-    def solve(self, conditions):
-        """Return (kinetics, theta) at conditions."""
+    def kinetics(self, conditions):
+        """Return the Kinetics at conditions."""
         temperature = conditions["temperature"]
         if temperature not in self.constants:
             self.constants[temperature] = rate_constants(
                 self.model, temperature
             )
-        kinetics = Kinetics(
+        return Kinetics(
             self.model,
             temperature,
             conditions["pressures"],
             self.constants[temperature],
         )
+
+    def solve(self, conditions):
+        """Return (kinetics, theta) reached from the initial state."""
+        kinetics = self.kinetics(conditions)
         return kinetics, solve_steady_state(kinetics)
+
+    def solve_point(self, conditions):
+        """Return (kinetics, PointSolution) from every start of the model."""
+        kinetics = self.kinetics(conditions)
+        return kinetics, solve_point(kinetics)
 
 
 def tof_matches(tof, reference, options):
@@ -1149,6 +2113,11 @@ class Comparison:
         self.count_large = 0
         self.max_deviation_all = 0.0  # over every nonzero reference TOF
         self.max_coverage_deviation = 0.0
+        self.max_checks = dict.fromkeys(
+            ("relative_residual", "site_sum_error", "balance_error"), 0.0
+        )
+        self.multistable = 0  # points with more than one stable state
+        self.other_branch = 0  # points matched by a non-primary state
 
     def fail(self, message):
         """Print one failing point and count it."""
@@ -1165,6 +2134,14 @@ class Comparison:
             self.count_large += 1
             self.max_deviation_large = max(self.max_deviation_large, deviation)
         return deviation
+
+    def record_checks(self, solution):
+        """Update the maxima of the reference's own checks."""
+        for name in self.max_checks:
+            self.max_checks[name] = max(
+                self.max_checks[name], float(solution.primary.checks[name])
+            )
+        self.multistable += len(solution.stable_states) > 1
 
     def record_coverage(self, value, reference):
         """Update the maximum absolute coverage deviation."""
@@ -1190,7 +2167,8 @@ class PointTimeout(SolverError):
 
 
 def solve_within_limit(cache, conditions, seconds):
-    """Solve one point, raising PointTimeout after the given seconds."""
+    """Solve one point from every start, raising PointTimeout after the
+    given seconds. Returns (kinetics, PointSolution)."""
 
     def on_alarm(_signum, _frame):
         raise PointTimeout(f"no steady state within {seconds} s")
@@ -1198,7 +2176,7 @@ def solve_within_limit(cache, conditions, seconds):
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(seconds)
     try:
-        return cache.solve(conditions)
+        return cache.solve_point(conditions)
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
@@ -1217,7 +2195,9 @@ def compare_point(row, context, comparison, options):
     x_axis.apply(x_axis.values[row["ix"]], conditions)
     y_axis.apply(y_axis.values[row["iy"]], conditions)
     try:
-        kinetics, theta = solve_within_limit(cache, conditions, options.point_timeout)
+        kinetics, solution = solve_within_limit(
+            cache, conditions, options.point_timeout
+        )
     except SolverError as error:
         comparison.fail(f"{label}: reference solver failed: {error}")
         return
@@ -1228,12 +2208,34 @@ def compare_point(row, context, comparison, options):
         )
         return
 
-    reference, tof = kinetics.tof(theta), row[tof_column]
+    comparison.record_checks(solution)
+    state = solution.primary
+    tof = row[tof_column]
+    if math.isfinite(tof) and not tof_matches(tof, state.tof, options):
+        # With several stable states, mkmap may report another branch.
+        others = [
+            s
+            for s in solution.stable_states[1:]
+            if tof_matches(tof, s.tof, options)
+        ]
+        if others:
+            state = others[0]
+            comparison.other_branch += 1
+            print(
+                f"{label}: TOF {tof:.10g} 1/s matches the stable state "
+                f"from the {state.start}, not the one from the initial "
+                f"state ({solution.primary.tof:.10g} 1/s)"
+            )
+    reference = state.tof
     deviation = comparison.record(reference, tof, options)
-    for species, value in zip(kinetics.species, theta):
-        column = f"theta_{species.name}_{species.label}"
-        if column in row:
-            comparison.record_coverage(row[column], value)
+    for species, value in zip(kinetics.species, state.theta):
+        for column in (
+            f"theta_{species.term}",
+            f"theta_{species.name}_{species.label}",
+        ):
+            if column in row:
+                comparison.record_coverage(row[column], value)
+                break
     if not (math.isfinite(tof) and tof_matches(tof, reference, options)):
         comparison.fail(
             f"{label}: TOF {tof:.10g} 1/s, reference {reference:.10g} "
@@ -1322,6 +2324,16 @@ def print_summary(comparison, options, elapsed, csv_path):
         "max absolute coverage deviation: "
         f"{comparison.max_coverage_deviation:.3g}"
     )
+    checks = comparison.max_checks
+    print(
+        "reference checks, max over points: relative residual "
+        f"{checks['relative_residual']:.3g}, site-sum error "
+        f"{checks['site_sum_error']:.3g}, balance error "
+        f"{checks['balance_error']:.3g}; {comparison.multistable} points "
+        "with more than one stable steady state, "
+        f"{comparison.other_branch} matched by a state not reached from "
+        "the initial state"
+    )
     print(f"reference solver time: {elapsed:.2f} s")
 
 
@@ -1341,6 +2353,13 @@ def parse_point(assignments, model):
                 f"--point: invalid value in {assignment!r}, expected "
                 "GAS=PRESSURE or T=KELVIN"
             ) from None
+        if not math.isfinite(number) or number < 0.0 or (
+            name == "T" and number == 0.0
+        ):
+            raise InputError(
+                f"--point: {assignment!r} is out of range; a pressure "
+                "must be finite and >= 0, a temperature finite and > 0"
+            )
         if name == "T":
             conditions["temperature"] = number
         elif name in model.gases:
@@ -1370,14 +2389,120 @@ def run_point(args):
     else:
         raise InputError("--point needs --model FILE or an OUTPUT_DIR")
     conditions = parse_point(args.point, model)
-    kinetics, theta = ReferenceCache(model).solve(conditions)
+    kinetics, solution = ReferenceCache(model).solve_point(conditions)
+    if args.json:
+        json.dump(point_report(kinetics, solution), sys.stdout, indent=2)
+        print()
+        return EXIT_OK
     print(
         f"T = {conditions['temperature']:g} K, pressures [p/p0]: "
         + ", ".join(f"{n} {p:g}" for n, p in conditions["pressures"].items())
     )
-    for name, value in point_quantities(kinetics, theta):
+    for name, value in point_quantities(kinetics, solution.primary.theta):
         print(f"{name:<20} {value:.17g}")
+    print_point_checks(kinetics, solution)
     return EXIT_OK
+
+
+def print_point_checks(kinetics, solution):
+    """Print the checks and every stable steady state of a point."""
+    state = solution.primary
+    checks = state.checks
+    for name in ("relative_residual", "site_sum_error", "balance_error"):
+        print(f"{name.replace('_', ' '):<20} {float(checks[name]):.3g}")
+    print(f"{'precision':<20} {state.precision}")
+    for j, (net, ratio) in enumerate(
+        zip(checks["net_rates"], checks["reversibilities"]), start=1
+    ):
+        print(f"{f'net rate step {j}':<20} {float(net):.17g}")
+        text = "undefined (rf = 0)" if ratio is None else f"{float(ratio):.17g}"
+        print(f"{f'reversibility step {j}':<20} {text}")
+    count = len(solution.stable_states)
+    print(
+        f"{'stable states':<20} {count} distinct from "
+        f"{solution.start_count} start(s)"
+    )
+    product = kinetics.model.product
+    for number, stable in enumerate(solution.stable_states, start=1):
+        print(
+            f"state {number}: TOF({product}) {stable.tof:.17g} 1/s, "
+            f"from the {stable.start}"
+        )
+        for species, value in zip(kinetics.species, stable.theta):
+            print(f"  theta_{species.term:<16} {value:.17g}")
+    for _, message in solution.failures:
+        print(f"no steady state {message}")
+
+
+def finite_or_none(value):
+    """Return value as a float, or None where JSON has no number for it."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def point_report(kinetics, solution):
+    """Return the JSON-ready reference quantities of one point."""
+    model, state = kinetics.model, solution.primary
+    checks = state.checks
+
+    def coverages(theta):
+        return {
+            species.term: finite_or_none(value)
+            for species, value in zip(kinetics.species, theta)
+        }
+
+    return {
+        "temperature": kinetics.temperature,
+        "pressures": {
+            name: kinetics.pressures[name] for name in model.gas_names()
+        },
+        "product": model.product,
+        "rate_constants": [
+            {
+                "equation": step.equation,
+                "rule": step.rule,
+                "kind": step.kind,
+                "kf": finite_or_none(kinetics.kf[j]),
+                "kr": finite_or_none(kinetics.kr[j]),
+            }
+            for j, step in enumerate(model.steps)
+        ],
+        "gas_corrections": {
+            name: finite_or_none(value)
+            for name, value in kinetics.corrections.items()
+        },
+        "coverages": coverages(state.theta),
+        "tof": finite_or_none(state.tof),
+        "relative_residual": finite_or_none(checks["relative_residual"]),
+        "site_sum_error": finite_or_none(checks["site_sum_error"]),
+        "balance_error": finite_or_none(checks["balance_error"]),
+        "precision": state.precision,
+        "steps": [
+            {
+                "equation": step.equation,
+                "net_rate": finite_or_none(net),
+                "reversibility": finite_or_none(ratio),
+            }
+            for step, net, ratio in zip(
+                model.steps, checks["net_rates"], checks["reversibilities"]
+            )
+        ],
+        "starts": solution.start_count,
+        "stable_steady_states": [
+            {
+                "tof": finite_or_none(stable.tof),
+                "coverages": coverages(stable.theta),
+                "start": stable.start,
+            }
+            for stable in solution.stable_states
+        ],
+        "failed_starts": [
+            {"start": label, "reason": message}
+            for label, message in solution.failures
+        ],
+    }
 
 
 def parse_arguments(argv):
@@ -1427,8 +2552,18 @@ def parse_arguments(argv):
         nargs="+",
         metavar="NAME=VALUE",
         help="print rate constants, gas corrections [eV], coverages "
-        "and TOF [1/s] at one point: GAS=PRESSURE [p/p0] or "
-        "T=TEMPERATURE [K]. Other conditions come from the model.",
+        "and TOF [1/s] at one point, then the checks (relative residual, "
+        "site-sum and balance errors), per-step net rates [1/s] and "
+        "reversibilities, and every stable steady state found from the "
+        "model's starts: GAS=PRESSURE [p/p0] or T=TEMPERATURE [K]. Other "
+        "conditions come from the model.",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="with --point: print one JSON object with the rate constants "
+        "[1/s], coverages, TOF [1/s], the checks, per-step net rates "
+        "[1/s] and reversibilities, and every stable steady state found",
     )
     parser.add_argument(
         "--model",
@@ -1448,6 +2583,8 @@ def parse_arguments(argv):
     args = parser.parse_args(argv)
     if not (args.self_test or args.point or args.output_dir):
         parser.error("expected OUTPUT_DIR, --point or --self-test")
+    if args.json and not args.point:
+        parser.error("--json needs --point")
     return args
 
 
