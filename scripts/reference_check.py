@@ -80,11 +80,11 @@ MODEL_KEYS = (
 REACTION_KEYS = ("equation", "Ga", "dG", "kf", "kr", "rate_constants")
 SOLVER_KEYS = ("residual_tolerance", "starts", "random_starts", "seed")
 RATE_CONSTANT_RULES = ("collision", "tst")
-START_CHOICES = ("clean", "all")
+START_CHOICES = ("initial", "all")
 
 # Defaults of the model's solver block.
 DEFAULT_RESIDUAL_TOLERANCE = 1e-8
-DEFAULT_STARTS = "clean"
+DEFAULT_STARTS = "initial"
 DEFAULT_RANDOM_STARTS = 4
 DEFAULT_SEED = 1
 
@@ -353,7 +353,7 @@ class SolverSettings:
         self.starts = data.get("starts", DEFAULT_STARTS)
         if self.starts not in START_CHOICES:
             raise InputError(
-                f"{context}.starts must be 'clean' or 'all', "
+                f"{context}.starts must be 'initial' or 'all', "
                 f"got {self.starts!r}"
             )
         self.random_starts = self._count(

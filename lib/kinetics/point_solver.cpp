@@ -35,8 +35,14 @@ PointResult solve_point(const Model& model, const GridPoint& point,
     result.coverages.assign(state.coverages.data(),
                             state.coverages.data() + state.coverages.size());
     result.residual = state.residual;
+    result.site_sum_error = state.site_sum_error;
+    result.balance_error = state.balance_error;
     result.iterations = state.newton_iterations;
     result.solve_time_s = state.solve_time_s;
+    result.precision = state.precision;
+    for (const SteadyBranch& branch : state.branches) result.branch_tofs.push_back(branch.tof);
+    result.net_rates = state.net_rates;
+    result.reversibilities = state.reversibilities;
   } catch (const std::exception& error) {
     result.status = PointStatus::failed;
     result.reason = std::string("cannot set point conditions: ") + error.what();

@@ -29,9 +29,22 @@ struct PointResult {
   std::vector<double> coverages;
   /// Relative residual of the accepted (or last) state [dimensionless].
   double residual = 0.0;
+  /// Largest relative deviation of a site type's sum from its total.
+  double site_sum_error = 0.0;
+  /// Largest net gas production of an element relative to its gross gas
+  /// flux [dimensionless].
+  double balance_error = 0.0;
   int iterations = 0;
   /// Wall time of the solve [s].
   double solve_time_s = 0.0;
+  Precision precision = Precision::double_precision;
+  /// Product TOF of every distinct stable steady state found, ascending
+  /// [1/s per site]; its size is the number of stable steady states.
+  std::vector<double> branch_tofs;
+  /// Net rate rf - rr of every step at the reported state [1/s].
+  std::vector<double> net_rates;
+  /// rr / rf of every step at the reported state; NaN when rf = 0.
+  std::vector<double> reversibilities;
 };
 
 /// Returns every grid point of model's scan, row by row (x varies fastest).

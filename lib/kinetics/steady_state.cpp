@@ -733,6 +733,11 @@ SteadyState solve(const Model& model, const SolverOptions& options, Clock::time_
 
 }  // namespace
 
+std::vector<int> held_unknowns(const Model& model) {
+  const Network network(model);
+  return analyze_conservation(network, network.initial_state()).held;
+}
+
 const char* to_string(PointStatus status) noexcept {
   return status == PointStatus::converged ? "converged" : "failed";
 }

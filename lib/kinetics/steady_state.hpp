@@ -92,6 +92,10 @@ struct SteadyState {
   double solve_time_s = 0.0;
 };
 
+/// Returns the unknowns that no step changes, or that a conservation law
+/// pins at zero, for the model's initial coverages; the solver holds them.
+std::vector<int> held_unknowns(const Model& model);
+
 /// Solves the steady state of model at its own temperature and pressures.
 /// Never throws: every failure, including an exception inside, becomes a
 /// failed SteadyState with a reason.

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <unistd.h>
 
+#include "kinetics/steady_state.hpp"
 #include "model/scan.hpp"
 
 #ifndef MKMAP_VERSION
@@ -91,6 +92,16 @@ std::optional<std::string> MapAssembler::validate(const protocol::Result& result
              std::to_string(point.coverages.size()) + " coverages, expected " +
              std::to_string(coverage_count_);
     }
+    const std::size_t steps = plan_.model().steps.size();
+    if (converged && (point.net_rates.size() != steps || point.reversibilities.size() != steps)) {
+      return "point " + std::to_string(point.index) + " has " +
+             std::to_string(point.net_rates.size()) + " net rates and " +
+             std::to_string(point.reversibilities.size()) + " reversibilities, expected " +
+             std::to_string(steps) + " of each";
+    }
+    if (converged && point.branch_tofs.empty()) {
+      return "converged point " + std::to_string(point.index) + " has no stable steady state";
+    }
   }
   return std::nullopt;
 }
@@ -143,7 +154,16 @@ std::vector<std::string> MapAssembler::columns() const {
     names.push_back("theta_" + adsorbate.name + "_" + model.sites[adsorbate.site].name);
   }
   for (const SiteType& site : model.sites) names.push_back("theta_*_" + site.name);
-  for (const char* name : {"status", "residual", "iterations", "reason"}) names.push_back(name);
+  for (std::size_t j = 1; j <= model.steps.size(); ++j) {
+    names.push_back("net_rate_" + std::to_string(j));
+  }
+  for (std::size_t j = 1; j <= model.steps.size(); ++j) {
+    names.push_back("reversibility_" + std::to_string(j));
+  }
+  for (const char* name : {"status", "residual", "site_sum_error", "balance_error", "iterations",
+                           "solve_time_s", "precision", "stable_states", "branch_tofs", "reason"}) {
+    names.push_back(name);
+  }
   return names;
 }
 
@@ -158,20 +178,31 @@ std::string MapAssembler::csv_text() const {
     const GridPoint& grid = plan_.points()[index];
     text += std::to_string(index % nx) + "," + std::to_string(index / nx) + "," +
             format_number(grid.x) + "," + format_number(grid.y) + ",";
+    const std::size_t steps = plan_.model().steps.size();
     if (!points_[index]) {
       // Only a map written before completion has missing points.
       text += "nan";
-      for (std::size_t c = 0; c < coverage_count_; ++c) text += ",nan";
-      text += ",missing,nan,0,\n";
+      for (std::size_t c = 0; c < coverage_count_ + 2 * steps; ++c) text += ",nan";
+      text += ",missing,nan,nan,nan,0,0,,0,,\n";
       continue;
     }
     const PointResult& point = *points_[index];
+    // Returns values[i] formatted, or nan when a failed point lacks it.
+    auto value_at = [](const std::vector<double>& values, std::size_t i) {
+      return i < values.size() ? format_number(values[i]) : std::string("nan");
+    };
     text += format_number(point.tof);
-    for (std::size_t c = 0; c < coverage_count_; ++c) {
-      text += "," + (c < point.coverages.size() ? format_number(point.coverages[c]) : "nan");
-    }
+    for (std::size_t c = 0; c < coverage_count_; ++c) text += "," + value_at(point.coverages, c);
+    for (std::size_t j = 0; j < steps; ++j) text += "," + value_at(point.net_rates, j);
+    for (std::size_t j = 0; j < steps; ++j) text += "," + value_at(point.reversibilities, j);
+    std::string branches;
+    for (double tof : point.branch_tofs) branches += (branches.empty() ? "" : ";") + format_number(tof);
     text += std::string(",") + to_string(point.status) + "," + format_number(point.residual) +
-            "," + std::to_string(point.iterations) + "," + csv_field(point.reason) + "\n";
+            "," + format_number(point.site_sum_error) + "," + format_number(point.balance_error) +
+            "," + std::to_string(point.iterations) + "," + format_number(point.solve_time_s) +
+            "," + (point.status == PointStatus::converged ? to_string(point.precision) : "") +
+            "," + std::to_string(point.branch_tofs.size()) + "," + branches + "," +
+            csv_field(point.reason) + "\n";
   }
   return text;
 }
@@ -201,8 +232,34 @@ std::string MapAssembler::json_text(const RunSummary& summary) const {
   json["temperature_K"] =
       scans_temperature ? nlohmann::json() : nlohmann::json(model.temperature_K);
   json["columns"] = columns();
-  json["units"] = {{"tof", "1/s per site"}, {"theta", "coverage, fraction of sites"},
-                   {"residual", "max over adsorbates of |dtheta/dt| / gross flux"}};
+  json["units"] = {
+      {"tof", "1/s per site"},
+      {"theta", "coverage, fraction of sites"},
+      {"net_rate", "rf - rr of the step, 1/s per site"},
+      {"reversibility", "rr / rf of the step, nan when rf = 0"},
+      {"residual", "max over adsorbates of |dtheta/dt| / gross flux"},
+      {"site_sum_error", "max over site types of |sum of coverages - total| / total"},
+      {"balance_error", "max over elements of |net gas production| / gross gas flux"},
+      {"solve_time_s", "s"},
+      {"precision", "double, or extended (long double) when double stalled"},
+      {"branch_tofs", "TOF of every stable steady state found, ';'-separated, 1/s per site"}};
+  nlohmann::json steps = nlohmann::json::array();
+  for (const Step& step : model.steps) steps.push_back(step.equation);
+  json["steps"] = steps;
+  nlohmann::json held = nlohmann::json::array();
+  for (int unknown : held_unknowns(model)) {
+    const int adsorbates = static_cast<int>(model.adsorbates.size());
+    held.push_back(unknown < adsorbates
+                       ? "theta_" + model.adsorbates[unknown].name + "_" +
+                             model.sites[model.adsorbates[unknown].site].name
+                       : "theta_*_" + model.sites[unknown - adsorbates].name);
+  }
+  // Coverages no step changes keep their initial value at every point.
+  json["held_coverages"] = held;
+  json["solver"] = {{"residual_tolerance", model.solver.residual_tolerance},
+                    {"starts", model.solver.starts == StartSet::all ? "all" : "initial"},
+                    {"random_starts", model.solver.random_starts},
+                    {"seed", model.solver.seed}};
   json["chunk_size"] = plan_.chunk_size();
   json["counts"] = {{"points", plan_.total_points()},
                     {"converged", converged_points_},

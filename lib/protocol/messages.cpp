@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <msgpack.hpp>
 #include <new>
 
@@ -149,34 +150,69 @@ Fields open_message(const msgpack::object& root, MessageType expected, std::size
   return message;
 }
 
+// Fields of a result point on the wire.
+constexpr std::size_t kPointFields = 14;
+// Wire value of an undefined reversibility (rf = 0): the decoders reject
+// non-finite numbers, so NaN travels as this value.
+constexpr double kUndefinedReversibility = -1.0;
+
 void pack_point(Packer& packer, const PointResult& point) {
-  packer.pack_array(8);
+  packer.pack_array(kPointFields);
   packer.pack(point.index);
   packer.pack(static_cast<std::uint8_t>(point.status == PointStatus::converged ? 1 : 0));
   packer.pack(point.tof);
   packer.pack(point.residual);
+  packer.pack(point.site_sum_error);
+  packer.pack(point.balance_error);
   packer.pack(point.iterations);
   packer.pack(point.solve_time_s);
+  packer.pack(static_cast<std::uint8_t>(point.precision == Precision::extended_precision ? 1 : 0));
+  packer.pack(point.branch_tofs);
   packer.pack(point.coverages);
+  packer.pack(point.net_rates);
+  packer.pack_array(static_cast<std::uint32_t>(point.reversibilities.size()));
+  for (double value : point.reversibilities) {
+    packer.pack(std::isnan(value) ? kUndefinedReversibility : value);
+  }
   packer.pack(point.reason);
+}
+
+std::vector<double> unpack_numbers(const msgpack::object& object, const char* what) {
+  Fields values(object, what);
+  if (values.size() > kMaxCoverages) {
+    throw ProtocolError(std::string("too many ") + what);
+  }
+  std::vector<double> numbers;
+  for (std::size_t i = 0; i < values.size(); ++i) numbers.push_back(values.number(i));
+  return numbers;
 }
 
 PointResult unpack_point(const msgpack::object& object) {
   Fields fields(object, "result point");
-  fields.expect_size(8);
+  fields.expect_size(kPointFields);
   PointResult point;
   point.index = fields.integer(0, 0, kMaxInt64);
   point.status = fields.integer(1, 0, 1) == 1 ? PointStatus::converged : PointStatus::failed;
   point.tof = fields.number(2);
   point.residual = fields.number(3);
-  point.iterations = static_cast<int>(fields.integer(4, 0, kMaxInt32));
-  point.solve_time_s = fields.number(5);
-  Fields coverages(fields.at(6), "coverages");
-  if (coverages.size() > kMaxCoverages) throw ProtocolError("too many coverages");
-  for (std::size_t i = 0; i < coverages.size(); ++i) {
-    point.coverages.push_back(coverages.number(i));
+  point.site_sum_error = fields.number(4);
+  point.balance_error = fields.number(5);
+  point.iterations = static_cast<int>(fields.integer(6, 0, kMaxInt32));
+  point.solve_time_s = fields.number(7);
+  point.precision = fields.integer(8, 0, 1) == 1 ? Precision::extended_precision
+                                                 : Precision::double_precision;
+  point.branch_tofs = unpack_numbers(fields.at(9), "branch TOFs");
+  point.coverages = unpack_numbers(fields.at(10), "coverages");
+  point.net_rates = unpack_numbers(fields.at(11), "net rates");
+  point.reversibilities = unpack_numbers(fields.at(12), "reversibilities");
+  for (double& value : point.reversibilities) {
+    if (value == kUndefinedReversibility) {
+      value = std::numeric_limits<double>::quiet_NaN();
+    } else if (value < 0.0) {
+      throw ProtocolError("result point has a negative reversibility");
+    }
   }
-  point.reason = fields.text(7);
+  point.reason = fields.text(13);
   return point;
 }
 

@@ -15,7 +15,7 @@
 
 namespace mkmap::protocol {
 
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;
 
 /// Upper bounds a decoder enforces on untrusted input.
 constexpr std::size_t kMaxChunkPoints = 65536;

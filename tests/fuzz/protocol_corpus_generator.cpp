@@ -3,6 +3,7 @@
 //
 // Usage: protocol_corpus_generator OUTPUT_FOLDER
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -59,8 +60,14 @@ protocol::Result result_seed() {
   converged.tof = 1.25e3;
   converged.coverages = {0.5, 0.25, 0.25};
   converged.residual = 3.5e-12;
+  converged.site_sum_error = 1.1e-16;
+  converged.balance_error = 2.5e-14;
   converged.iterations = 17;
   converged.solve_time_s = 0.0125;
+  converged.precision = mkmap::Precision::extended_precision;
+  converged.branch_tofs = {2.5e-3, 1.25e3};
+  converged.net_rates = {2.5e3, 1.25e3, 1.25e3};
+  converged.reversibilities = {1e-9, std::nan(""), 0.5};
   mkmap::PointResult failed;
   failed.index = 71;
   failed.reason = "no stable root by the last checkpoint";

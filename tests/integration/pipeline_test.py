@@ -393,7 +393,7 @@ def case_reference(pipeline, source):
 
 # A map large enough that faults can be injected while it runs.
 FAULT_MAP = ["--x", "CO:1e-5:0.5:50", "--y", "O2:1e-5:0.5:50", "--chunk-size", "5"]
-NUMERIC_COLUMNS_SKIP = {"reason", "status", "iterations", "residual"}
+NUMERIC_COLUMNS_SKIP = {"reason", "status", "iterations", "residual", "solve_time_s"}
 
 
 def single_process_map(pipeline, axes):
@@ -559,7 +559,7 @@ def msgpack(value):
 
 
 # Protocol version and message types of lib/protocol/messages.hpp.
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 TASK, RESULT, RUN, STATUS, READY, GIVE_UP, DISPATCH_STATS = range(1, 8)
 # ZMQ_MAXMSGSIZE of every mkmap socket (protocol::kMaxMessageBytes) [bytes].
 MAX_MESSAGE_BYTES = 64 << 20
@@ -588,7 +588,8 @@ def peak_memory_kib(process):
 
 def result_message(run_id, chunk, points, version=PROTOCOL_VERSION, reason=""):
     """Returns a result of one chunk whose points all converged with made-up values."""
-    rows = [[index, 1, 1.0, 0.0, 1, 0.001, [0.25, 0.25, 0.5], reason] for index in points]
+    rows = [[index, 1, 1.0, 0.0, 0.0, 0.0, 1, 0.001, 0, [1.0], [0.25, 0.25, 0.5],
+             [1.0, 0.5, 1.0], [0.0, 0.0, 0.0], reason] for index in points]
     return msgpack([version, RESULT, run_id, chunk, 1, 1, rows])
 
 

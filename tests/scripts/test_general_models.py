@@ -666,7 +666,7 @@ class InvalidModelTest(unittest.TestCase):
         (
             "ref_spectator.yaml",
             ("starts: all", "starts: some"),
-            "solver.starts must be 'clean' or 'all', got 'some'",
+            "solver.starts must be 'initial' or 'all', got 'some'",
         ),
         (
             "ref_spectator.yaml",

@@ -2,6 +2,7 @@
 // 10 x 10 map, with real solver results for the first chunk.
 
 #include <algorithm>
+#include <cmath>
 #include <catch2/catch.hpp>
 
 #include "temp_dir.hpp"
@@ -47,7 +48,11 @@ namespace {
 constexpr std::int64_t kChunkSize = 7;
 constexpr std::int64_t kChunkCount = 15;
 constexpr std::size_t kCoverageCount = 3;  // CO_s, O_s and the free s sites
-constexpr std::size_t kColumnCount = 12;
+constexpr std::size_t kStepCount = 3;
+constexpr std::size_t kColumnCount = 24;
+// Column of status: after ix, iy, x, y, TOF, coverages, net rates and
+// reversibilities.
+constexpr std::size_t kStatusColumn = 5 + kCoverageCount + 2 * kStepCount;
 
 // Points that a test marks as failed, with reasons that need CSV quoting.
 constexpr std::int64_t kFailedIndex = 50;
@@ -84,8 +89,16 @@ PointResult synthetic_point(std::int64_t index) {
   const double oxygen = 0.7 - static_cast<double>(index) / 300.0;
   point.coverages = {co, oxygen, 1.0 - co - oxygen};
   point.residual = 1e-12 * (static_cast<double>(index) + 1.0) / 7.0;
+  point.site_sum_error = 1e-16 * static_cast<double>(index % 5);
+  point.balance_error = 1e-13 / (static_cast<double>(index) + 3.0);
   point.iterations = static_cast<int>(index % 17) + 3;
   point.solve_time_s = 1e-3 * (static_cast<double>(index) + 0.5);
+  point.precision = index % 3 == 0 ? mkmap::Precision::extended_precision
+                                   : mkmap::Precision::double_precision;
+  point.branch_tofs = {point.tof};
+  if (index % 4 == 0) point.branch_tofs.push_back(point.tof * 1e6 / 7.0);
+  point.net_rates = {point.tof * 2.0, point.tof, -point.tof / 3.0};
+  point.reversibilities = {1.0 / 3.0, std::numeric_limits<double>::quiet_NaN(), 1e-200};
   return point;
 }
 
@@ -217,8 +230,12 @@ TEST_CASE("assembler columns default model", "[output]") {
   const MapAssembler assembler(plan);
 
   const std::vector<std::string> expected = {
-      "ix",         "iy",         "p_CO",      "p_O2",     "tof_CO2",    "theta_CO_s",
-      "theta_O_s",  "theta_*_s",  "status",    "residual", "iterations", "reason"};
+      "ix",           "iy",           "p_CO",          "p_O2",
+      "tof_CO2",      "theta_CO_s",   "theta_O_s",     "theta_*_s",
+      "net_rate_1",   "net_rate_2",   "net_rate_3",    "reversibility_1",
+      "reversibility_2", "reversibility_3", "status",  "residual",
+      "site_sum_error", "balance_error", "iterations", "solve_time_s",
+      "precision",    "stable_states", "branch_tofs",  "reason"};
   CHECK(assembler.columns() == expected);
 }
 
@@ -422,10 +439,36 @@ TEST_CASE("assembler write csv", "[output]") {
         CHECK(parse_number(fields[5 + c]) == expected.coverages[c]);
       }
     }
-    CHECK(fields[8] == mkmap::to_string(expected.status));
-    CHECK(parse_number(fields[9]) == expected.residual);
-    CHECK(fields[10] == std::to_string(expected.iterations));
-    CHECK(fields[11] == expected.reason);
+    // Returns the field or nan for an entry a failed point lacks.
+    auto expected_at = [](const std::vector<double>& values, std::size_t i) {
+      return i < values.size() ? values[i] : std::numeric_limits<double>::quiet_NaN();
+    };
+    for (std::size_t j = 0; j < kStepCount; ++j) {
+      INFO("step " << j + 1);
+      const double net_rate = expected_at(expected.net_rates, j);
+      const double reversibility = expected_at(expected.reversibilities, j);
+      const std::string& net_field = fields[5 + kCoverageCount + j];
+      const std::string& reversibility_field = fields[5 + kCoverageCount + kStepCount + j];
+      CHECK((std::isnan(net_rate) ? net_field == "nan" : parse_number(net_field) == net_rate));
+      CHECK((std::isnan(reversibility) ? reversibility_field == "nan"
+                                       : parse_number(reversibility_field) == reversibility));
+    }
+    const std::size_t at = kStatusColumn;
+    const bool converged = expected.status == PointStatus::converged;
+    CHECK(fields[at] == mkmap::to_string(expected.status));
+    CHECK(parse_number(fields[at + 1]) == expected.residual);
+    CHECK(parse_number(fields[at + 2]) == expected.site_sum_error);
+    CHECK(parse_number(fields[at + 3]) == expected.balance_error);
+    CHECK(fields[at + 4] == std::to_string(expected.iterations));
+    CHECK(parse_number(fields[at + 5]) == expected.solve_time_s);
+    CHECK(fields[at + 6] == (converged ? mkmap::to_string(expected.precision) : ""));
+    CHECK(fields[at + 7] == std::to_string(expected.branch_tofs.size()));
+    std::string branches;
+    for (double tof : expected.branch_tofs) {
+      branches += (branches.empty() ? "" : ";") + mkmap::format_number(tof);
+    }
+    CHECK(fields[at + 8] == branches);
+    CHECK(fields[at + 9] == expected.reason);
   }
 }
 
@@ -550,9 +593,9 @@ TEST_CASE("assembler write partial map", "[output]") {
 
   REQUIRE(records.size() == 101);
   CHECK(records[1].size() == kColumnCount);
-  CHECK(records[1][8] == "missing");
+  CHECK(records[1][kStatusColumn] == "missing");
   CHECK(records[1][4] == "nan");
-  CHECK(records[kChunkSize + 1][8] == "converged");
+  CHECK(records[kChunkSize + 1][kStatusColumn] == "converged");
   CHECK(json.at("counts").at("missing").get<std::int64_t>() == 100 - kChunkSize);
   CHECK(json.at("counts").at("converged").get<std::int64_t>() == kChunkSize);
 }

@@ -174,21 +174,39 @@ std::vector<Field> task_fields_with_point(std::vector<Field> point) {
 
 std::vector<Field> task_fields() { return task_fields_with_point(task_point_fields()); }
 
-// Fields of one result point: index, status, TOF, residual, iterations,
-// solve time, coverages, reason.
+// Fields of one result point: index, status, TOF, residual, site-sum error,
+// balance error, iterations, solve time, precision, branch TOFs, coverages,
+// net rates, reversibilities (-1 for undefined), reason.
 std::vector<Field> result_point_fields() {
-  return {value(std::int64_t{0}), value(std::uint8_t{1}), value(2.5e-3),
-          value(1e-12),           value(12),              value(0.01),
-          array({value(0.3), value(0.6), value(0.1)}),    text("")};
+  return {value(std::int64_t{0}),
+          value(std::uint8_t{1}),
+          value(2.5e-3),
+          value(1e-12),
+          value(1e-15),
+          value(1e-14),
+          value(12),
+          value(0.01),
+          value(std::uint8_t{0}),
+          array({value(2.5e-3)}),
+          array({value(0.3), value(0.6), value(0.1)}),
+          array({value(2.5e-3), value(1.25e-3), value(2.5e-3)}),
+          array({value(1e-9), value(-1.0), value(0.5)}),
+          text("")};
 }
 
 constexpr std::size_t kPointStatusField = 1;
 constexpr std::size_t kPointTofField = 2;
 constexpr std::size_t kPointResidualField = 3;
-constexpr std::size_t kPointIterationsField = 4;
-constexpr std::size_t kPointTimeField = 5;
-constexpr std::size_t kPointCoveragesField = 6;
-constexpr std::size_t kPointReasonField = 7;
+constexpr std::size_t kPointSiteSumField = 4;
+constexpr std::size_t kPointBalanceField = 5;
+constexpr std::size_t kPointIterationsField = 6;
+constexpr std::size_t kPointTimeField = 7;
+constexpr std::size_t kPointPrecisionField = 8;
+constexpr std::size_t kPointBranchesField = 9;
+constexpr std::size_t kPointCoveragesField = 10;
+constexpr std::size_t kPointNetRatesField = 11;
+constexpr std::size_t kPointReversibilitiesField = 12;
+constexpr std::size_t kPointReasonField = 13;
 
 std::vector<Field> result_fields_with_point(std::vector<Field> point) {
   return {value(protocol::kVersion), value(type_code(MessageType::result)), text("run-1"),
@@ -288,8 +306,13 @@ PointResult failed_point() {
   point.reason = "Newton \"diverged\", residual 1e+03,\nthen integrator\r\nstalled; θ_CO → 1, Überlauf";
   point.tof = 0.0;
   point.residual = 1.0e3;
+  point.site_sum_error = 2.5e-11;
+  point.balance_error = 0.75;
   point.iterations = 200;
   point.solve_time_s = 0.125;
+  point.precision = mkmap::Precision::extended_precision;
+  point.net_rates = {1.5, -2.5e-30};
+  point.reversibilities = {std::numeric_limits<double>::quiet_NaN(), 0.5};
   return point;
 }
 
@@ -324,12 +347,23 @@ void check_same_point_result(const PointResult& actual, const PointResult& expec
   CHECK(actual.reason == expected.reason);
   CHECK(bits(actual.tof) == bits(expected.tof));
   CHECK(bits(actual.residual) == bits(expected.residual));
+  CHECK(bits(actual.site_sum_error) == bits(expected.site_sum_error));
+  CHECK(bits(actual.balance_error) == bits(expected.balance_error));
   CHECK(actual.iterations == expected.iterations);
   CHECK(bits(actual.solve_time_s) == bits(expected.solve_time_s));
-  REQUIRE(actual.coverages.size() == expected.coverages.size());
-  for (std::size_t i = 0; i < expected.coverages.size(); ++i) {
-    INFO("coverage " << i);
-    CHECK(bits(actual.coverages[i]) == bits(expected.coverages[i]));
+  CHECK(actual.precision == expected.precision);
+  const std::pair<const char*, std::pair<const std::vector<double>*, const std::vector<double>*>>
+      lists[] = {{"coverage", {&actual.coverages, &expected.coverages}},
+                 {"branch TOF", {&actual.branch_tofs, &expected.branch_tofs}},
+                 {"net rate", {&actual.net_rates, &expected.net_rates}},
+                 {"reversibility", {&actual.reversibilities, &expected.reversibilities}}};
+  for (const auto& [name, values] : lists) {
+    REQUIRE(values.first->size() == values.second->size());
+    for (std::size_t i = 0; i < values.second->size(); ++i) {
+      INFO(name << " " << i);
+      // NaN marks an undefined reversibility and must survive the trip.
+      CHECK(bits((*values.first)[i]) == bits((*values.second)[i]));
+    }
   }
 }
 
@@ -585,7 +619,10 @@ TEST_CASE("peek type rejects bad headers", "[protocol]") {
       {"type 8", pack_message(replaced(status_fields(), kTypeField, value(8)))},
       {"type 256", pack_message(replaced(status_fields(), kTypeField, value(256)))},
       {"type as string", pack_message(replaced(status_fields(), kTypeField, text("4")))},
-      {"version 2", pack_message(replaced(status_fields(), kVersionField, value(2)))},
+      {"next version",
+       pack_message(replaced(status_fields(), kVersionField, value(protocol::kVersion + 1)))},
+      {"previous version",
+       pack_message(replaced(status_fields(), kVersionField, value(protocol::kVersion - 1)))},
       {"version 0", pack_message(replaced(status_fields(), kVersionField, value(0)))},
       {"two header fields", pack_message({value(protocol::kVersion), value(4)})},
       {"empty array", pack_message({})},
@@ -721,8 +758,8 @@ TEST_CASE("result decode rejects bad fields", "[protocol]") {
       {"points as map", pack_message(replaced(fields, kResultPointsField, empty_map()))},
       {"points nil", pack_message(replaced(fields, kResultPointsField, nil()))},
       {"point as string", pack_message(replaced(fields, kResultPointsField, array({text("p")})))},
-      {"point with seven fields", with_point(without_last(point))},
-      {"point with nine fields", with_point(appended(point, nil()))},
+      {"point with a field missing", with_point(without_last(point))},
+      {"point with an extra field", with_point(appended(point, nil()))},
       {"point index negative", with_point(replaced(point, 0, value(std::int64_t{-1})))},
       {"point index as double", with_point(replaced(point, 0, float64(0.0)))},
       {"status 2", with_point(replaced(point, kPointStatusField, value(2)))},
@@ -744,6 +781,18 @@ TEST_CASE("result decode rejects bad fields", "[protocol]") {
        with_point(replaced(point, kPointCoveragesField, array({value(0.3), text("0.7")})))},
       {"coverage nested array",
        with_point(replaced(point, kPointCoveragesField, array({array({value(0.3)})})))},
+      {"site-sum error as string", with_point(replaced(point, kPointSiteSumField, text("0")))},
+      {"balance error nil", with_point(replaced(point, kPointBalanceField, nil()))},
+      {"precision 2", with_point(replaced(point, kPointPrecisionField, value(2)))},
+      {"precision as string", with_point(replaced(point, kPointPrecisionField, text("double")))},
+      {"branch TOFs as number", with_point(replaced(point, kPointBranchesField, value(1.0)))},
+      {"branch TOF as string",
+       with_point(replaced(point, kPointBranchesField, array({text("1.0")})))},
+      {"net rates as map", with_point(replaced(point, kPointNetRatesField, empty_map()))},
+      {"reversibility -2",
+       with_point(replaced(point, kPointReversibilitiesField, array({value(-2.0)})))},
+      {"reversibility as string",
+       with_point(replaced(point, kPointReversibilitiesField, array({text("1")})))},
       {"reason as integer", with_point(replaced(point, kPointReasonField, value(0)))},
       {"reason as binary", with_point(replaced(point, kPointReasonField, binary("failed")))},
       {"missing field", pack_message(without_last(fields))},
@@ -940,6 +989,10 @@ TEST_CASE("decode rejects non-finite numbers", "[protocol]") {
       {"residual", [](PointResult& point, double bad) { point.residual = bad; }},
       {"solve time", [](PointResult& point, double bad) { point.solve_time_s = bad; }},
       {"coverage", [](PointResult& point, double bad) { point.coverages[1] = bad; }},
+      {"site-sum error", [](PointResult& point, double bad) { point.site_sum_error = bad; }},
+      {"balance error", [](PointResult& point, double bad) { point.balance_error = bad; }},
+      {"branch TOF", [](PointResult& point, double bad) { point.branch_tofs = {bad}; }},
+      {"net rate", [](PointResult& point, double bad) { point.net_rates = {1.0, bad}; }},
   };
 
   for (const double bad : {kNaN, kInf, -kInf}) {
