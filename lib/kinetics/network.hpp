@@ -69,6 +69,14 @@ class Network {
   void log_jacobian(const Vector<Scalar>& forward, const Vector<Scalar>& reverse,
                     Matrix<Scalar>& J) const;
 
+  /// Splits dx_i/dt into production minus consumption, both sums of
+  /// non-negative rates [1/s], and computes their derivatives with respect
+  /// to ln x_k, from rates already evaluated at x.
+  template <typename Scalar>
+  void balance_terms(const Vector<Scalar>& forward, const Vector<Scalar>& reverse,
+                     Vector<Scalar>& production, Vector<Scalar>& consumption,
+                     Matrix<Scalar>& d_production, Matrix<Scalar>& d_consumption) const;
+
   /// Computes the gross flux through each unknown, sum over steps of
   /// |net stoichiometry| (forward + reverse) [1/s], from evaluated rates.
   template <typename Scalar>
@@ -151,6 +159,37 @@ void Network::log_jacobian(const Vector<Scalar>& forward, const Vector<Scalar>& 
       }
       for (const Factor& factor : step.final) {
         J(change.unknown, factor.unknown) -= Scalar(change.order * factor.order) * reverse[j];
+      }
+    }
+  }
+}
+
+template <typename Scalar>
+void Network::balance_terms(const Vector<Scalar>& forward, const Vector<Scalar>& reverse,
+                            Vector<Scalar>& production, Vector<Scalar>& consumption,
+                            Matrix<Scalar>& d_production, Matrix<Scalar>& d_consumption) const {
+  production = Vector<Scalar>::Zero(size());
+  consumption = Vector<Scalar>::Zero(size());
+  d_production = Matrix<Scalar>::Zero(size(), size());
+  d_consumption = Matrix<Scalar>::Zero(size(), size());
+  for (int j = 0; j < step_count(); ++j) {
+    const CompiledStep& step = steps_[j];
+    for (const Factor& change : step.net) {
+      // A species the step produces gains from the forward rate and loses
+      // to the reverse rate; one it consumes the other way round.
+      const bool produced = change.order > 0;
+      const Scalar count = Scalar(std::abs(change.order));
+      Vector<Scalar>& gain = produced ? production : consumption;
+      Vector<Scalar>& loss = produced ? consumption : production;
+      Matrix<Scalar>& d_gain = produced ? d_production : d_consumption;
+      Matrix<Scalar>& d_loss = produced ? d_consumption : d_production;
+      gain[change.unknown] += count * forward[j];
+      loss[change.unknown] += count * reverse[j];
+      for (const Factor& factor : step.initial) {
+        d_gain(change.unknown, factor.unknown) += count * Scalar(factor.order) * forward[j];
+      }
+      for (const Factor& factor : step.final) {
+        d_loss(change.unknown, factor.unknown) += count * Scalar(factor.order) * reverse[j];
       }
     }
   }

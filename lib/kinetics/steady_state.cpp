@@ -248,8 +248,12 @@ Checks compute_checks(const Model& model, const Network& network, const Conserva
   return checks;
 }
 
-// Scaled Newton system over the solved unknowns in ln(coverage): the
-// relative rate residual of each solved unknown, except that each
+// Newton system over the solved unknowns in ln(coverage). The row of a
+// solved unknown is ln(production) - ln(consumption): unlike the relative
+// rate residual, which saturates at +-1 far from the root, it stays nearly
+// linear in ln(coverage) over many orders of magnitude. Its magnitude is
+// about twice the relative residual near the root. A row whose production
+// or consumption is zero falls back to the relative residual. Each
 // conservation law replaces the row of one unknown with its relative error.
 template <typename Scalar>
 struct NewtonSystem {
@@ -260,22 +264,34 @@ struct NewtonSystem {
 template <typename Scalar>
 NewtonSystem<Scalar> newton_system(const Network& network, const Conservation& c,
                                    const Eigen::VectorXd& law_values, const Vector<Scalar>& x) {
+  using std::log;
   const int n = static_cast<int>(c.solved.size());
-  Vector<Scalar> forward, reverse, dxdt, flux;
-  Matrix<Scalar> full;
+  Vector<Scalar> forward, reverse, production, consumption;
+  Matrix<Scalar> d_production, d_consumption;
   network.rates(x, forward, reverse);
-  network.derivative(x, dxdt);
-  network.gross_flux(forward, reverse, flux);
-  network.log_jacobian(forward, reverse, full);
+  network.balance_terms(forward, reverse, production, consumption, d_production, d_consumption);
 
   NewtonSystem<Scalar> system;
   system.residual.resize(n);
   system.jacobian.resize(n, n);
   for (int p = 0; p < n; ++p) {
     const int i = c.solved[p];
-    const Scalar scale = flux[i] > Scalar(0) ? flux[i] : Scalar(1);
-    system.residual[p] = dxdt[i] / scale;
-    for (int q = 0; q < n; ++q) system.jacobian(p, q) = full(i, c.solved[q]) / scale;
+    const Scalar P = production[i];
+    const Scalar C = consumption[i];
+    if (P > Scalar(0) && C > Scalar(0)) {
+      system.residual[p] = log(P) - log(C);
+      for (int q = 0; q < n; ++q) {
+        const int k = c.solved[q];
+        system.jacobian(p, q) = d_production(i, k) / P - d_consumption(i, k) / C;
+      }
+    } else {
+      const Scalar scale = P + C > Scalar(0) ? P + C : Scalar(1);
+      system.residual[p] = (P - C) / scale;
+      for (int q = 0; q < n; ++q) {
+        const int k = c.solved[q];
+        system.jacobian(p, q) = (d_production(i, k) - d_consumption(i, k)) / scale;
+      }
+    }
   }
   for (int k = 0; k < static_cast<int>(c.replaced.size()); ++k) {
     const int row = c.replaced[k];
@@ -368,7 +384,7 @@ NewtonOutcome newton(const Network& network, const Conservation& c,
   if (!outcome.converged && outcome.reason.empty()) {
     outcome.reason = "Newton did not converge in " + std::to_string(max_iterations) + " iterations";
   }
-  outcome.residual = static_cast<double>(max_norm(system.residual));
+  outcome.residual = static_cast<double>(relative_residual<Scalar>(network, c, x));
   outcome.x = x.template cast<double>();
   return outcome;
 }
