@@ -22,16 +22,22 @@ using OdeVector = boost::numeric::ublas::vector<double>;
 using OdeMatrix = boost::numeric::ublas::matrix<double>;
 using Clock = std::chrono::steady_clock;
 
-// Integrator error control. Coverages below the absolute tolerance are left
-// to Newton, which works in logarithms and resolves them to full precision.
+// Error control of the linear integrator. Coverages below the absolute
+// tolerance are left to Newton.
 constexpr double kIntegratorAbsTolerance = 1e-14;
 constexpr double kIntegratorRelTolerance = 1e-8;
+// Error control of the logarithmic integrator: an absolute error of 1e-8 in
+// ln(x) is a relative error of 1e-8 in x.
+constexpr double kLogAbsTolerance = 1e-8;
+constexpr double kLogRelTolerance = 0.0;
+// Start value of a coverage that starts at zero, relative to its site total.
+constexpr double kIntegrationFloor = 1e-40;
 constexpr double kFirstStep_s = 1e-12;
 // Checkpoints where the relative residual is tested: 1e-6 s, then x10.
 constexpr double kFirstCheckpoint_s = 1e-6;
 constexpr double kCheckpointFactor = 10.0;
-// Smallest coverage Newton starts from, relative to the site total; the
-// integrator may leave tiny negative values below its absolute tolerance.
+// Coverage Newton starts from where the integrator left zero, relative to
+// the site total.
 constexpr double kStartFloor = 1e-30;
 // Largest Newton step in ln(coverage): a factor of about 150.
 constexpr double kMaxLogStep = 5.0;
@@ -129,7 +135,14 @@ Conservation analyze_conservation(const Network& network, const Eigen::VectorXd&
         if (values[i] > kLawTolerance * std::max(largest, 1e-300)) ++rank;
       }
       for (int k = rank; k < n; ++k) {
+        // Scaled to a largest coefficient of 1, with rounding noise zeroed
+        // and the sign that makes a one-signed law non-negative.
         Eigen::VectorXd law = svd.matrixV().col(k);
+        law /= law.cwiseAbs().maxCoeff();
+        for (int p = 0; p < n; ++p) {
+          if (std::abs(law[p]) < kLawTolerance) law[p] = 0.0;
+        }
+        if (law.maxCoeff() <= 0.0) law = -law;
         const Eigen::MatrixXd trial = append_row(c.laws, law);
         if (matrix_rank(trial) > c.laws.rows()) c.laws = trial;
       }
@@ -254,7 +267,7 @@ Checks compute_checks(const Model& model, const Network& network, const Conserva
 // linear in ln(coverage) over many orders of magnitude. Its magnitude is
 // about twice the relative residual near the root. A row whose production
 // or consumption is zero falls back to the relative residual. Each
-// conservation law replaces the row of one unknown with its relative error.
+// conservation law replaces the row of one unknown with its error.
 template <typename Scalar>
 struct NewtonSystem {
   Vector<Scalar> residual;
@@ -295,15 +308,25 @@ NewtonSystem<Scalar> newton_system(const Network& network, const Conservation& c
   }
   for (int k = 0; k < static_cast<int>(c.replaced.size()); ++k) {
     const int row = c.replaced[k];
+    const Scalar target = Scalar(law_values[k]);
     Scalar value = 0;
-    Scalar scale = std::abs(Scalar(law_values[k]));
+    Scalar scale = std::abs(target);
     for (int q = 0; q < n; ++q) {
       const Scalar term = Scalar(c.laws(k, q)) * x[c.solved[q]];
       value += term;
       scale += std::abs(term);
     }
+    if (c.laws.row(k).minCoeff() >= 0.0 && target > Scalar(0)) {
+      // A law with non-negative coefficients, such as a site balance, as
+      // ln(sum) - ln(total), for the same reason as the rate rows.
+      system.residual[row] = log(value) - log(target);
+      for (int q = 0; q < n; ++q) {
+        system.jacobian(row, q) = Scalar(c.laws(k, q)) * x[c.solved[q]] / value;
+      }
+      continue;
+    }
     if (!(scale > Scalar(0))) scale = 1;
-    system.residual[row] = (value - Scalar(law_values[k])) / scale;
+    system.residual[row] = (value - target) / scale;
     for (int q = 0; q < n; ++q) {
       system.jacobian(row, q) = Scalar(c.laws(k, q)) * x[c.solved[q]] / scale;
     }
@@ -333,8 +356,9 @@ NewtonOutcome newton(const Network& network, const Conservation& c,
   Vector<Scalar> u(n);
   for (int p = 0; p < n; ++p) {
     const int i = c.solved[p];
-    const double floor = kStartFloor * network.site_total(network.site_of(i));
-    x[i] = std::max(x[i], Scalar(floor));
+    // A coverage the linear integrator left at zero or below starts at a
+    // floor; a positive one, however small, is kept.
+    if (!(x[i] > Scalar(0))) x[i] = Scalar(kStartFloor * network.site_total(network.site_of(i)));
     u[p] = log(x[i]);
   }
   auto max_norm = [](const Vector<Scalar>& v) {
@@ -431,12 +455,110 @@ double max_eigenvalue_real(const Network& network, const Conservation& c,
   return largest;
 }
 
-// Stiff integration of every coverage with a Rosenbrock method; negative
+// Stiff integration with a Rosenbrock method in u = ln(coverage) of the
+// solved unknowns, with the held ones fixed: du_i/dt = (P_i - C_i) / x_i.
+// Coverages stay positive, and one absolute tolerance on u is one relative
+// tolerance on every coverage, so a coverage of 1e-60 is resolved as well
+// as one near 1. A zero start coverage begins at a floor far below any
+// coverage that matters.
+class LogIntegrator {
+ public:
+  LogIntegrator(const Network& network, const Conservation& conservation,
+             const Eigen::VectorXd& start)
+      : network_(network),
+        conservation_(conservation),
+        stepper_(kLogAbsTolerance, kLogRelTolerance),
+        state_(conservation.solved.size()),
+        x_(start) {
+    for (std::size_t p = 0; p < state_.size(); ++p) {
+      const int i = conservation.solved[p];
+      const double floor = kIntegrationFloor * network.site_total(network.site_of(i));
+      state_[p] = std::log(std::max(start[i], floor));
+    }
+  }
+
+  /// Advances to time end [s]; false when the step budget ran out.
+  bool advance_to(double end, int& steps, int max_steps) {
+    const std::vector<int>& solved = conservation_.solved;
+    const int n = static_cast<int>(solved.size());
+    auto coverages = [this, &solved, n](const OdeVector& u) {
+      Eigen::VectorXd x = x_;
+      for (int p = 0; p < n; ++p) x[solved[p]] = std::exp(u[p]);
+      return x;
+    };
+    auto system = [&](const OdeVector& u, OdeVector& dudt, double) {
+      const Eigen::VectorXd x = coverages(u);
+      Eigen::VectorXd forward, reverse, production, consumption;
+      Eigen::MatrixXd d_production, d_consumption;
+      network_.rates(x, forward, reverse);
+      network_.balance_terms(forward, reverse, production, consumption, d_production,
+                             d_consumption);
+      for (int p = 0; p < n; ++p) {
+        const int i = solved[p];
+        dudt[p] = (production[i] - consumption[i]) / x[i];
+      }
+    };
+    auto jacobian = [&](const OdeVector& u, OdeMatrix& J, double, OdeVector& dfdt) {
+      const Eigen::VectorXd x = coverages(u);
+      Eigen::VectorXd forward, reverse, production, consumption;
+      Eigen::MatrixXd d_production, d_consumption;
+      network_.rates(x, forward, reverse);
+      network_.balance_terms(forward, reverse, production, consumption, d_production,
+                             d_consumption);
+      for (int p = 0; p < n; ++p) {
+        const int i = solved[p];
+        dfdt[p] = 0.0;
+        for (int q = 0; q < n; ++q) {
+          const int k = solved[q];
+          J(p, q) = (d_production(i, k) - d_consumption(i, k)) / x[i];
+        }
+        J(p, p) -= (production[i] - consumption[i]) / x[i];
+      }
+    };
+    auto pair = std::make_pair(system, jacobian);
+
+    while (time_ < end) {
+      if (steps >= max_steps) return false;
+      double dt = std::min(dt_, end - time_);
+      const bool truncated = dt < dt_;
+      const auto outcome = stepper_.try_step(pair, state_, time_, dt);
+      if (outcome == odeint::success && truncated) {
+        time_ = end;  // land exactly on the checkpoint; keep the longer step size
+      } else {
+        dt_ = dt;
+      }
+      ++steps;
+    }
+    return true;
+  }
+
+  Eigen::VectorXd state() const {
+    Eigen::VectorXd x = x_;
+    for (std::size_t p = 0; p < state_.size(); ++p) {
+      x[conservation_.solved[p]] = std::exp(state_[p]);
+    }
+    return x;
+  }
+  double time() const { return time_; }
+
+ private:
+  const Network& network_;
+  const Conservation& conservation_;
+  odeint::rosenbrock4_controller<odeint::rosenbrock4<double>> stepper_;
+  OdeVector state_;
+  /// Coverages of the held unknowns; the solved entries are overwritten.
+  Eigen::VectorXd x_;
+  double time_ = 0.0;
+  double dt_ = kFirstStep_s;
+};
+
+// Stiff integration of every coverage with a Rosenbrock method, the fast
+// first try; negative
 // coverages that rounding leaves below the absolute tolerance are reset to
 // zero after each step, so the state stays physical.
-class Integrator {
+class LinearIntegrator {
  public:
-  Integrator(const Network& network, const Eigen::VectorXd& start)
+  LinearIntegrator(const Network& network, const Conservation&, const Eigen::VectorXd& start)
       : network_(network),
         stepper_(kIntegratorAbsTolerance, kIntegratorRelTolerance),
         state_(network.size()) {
@@ -552,8 +674,10 @@ std::optional<std::string> check_root(const Model& model, const Network& network
 
 // Integrates from start and tries Newton at each checkpoint once the state
 // is close to steady, in long double when double precision stalls.
-Attempt solve_from(const Model& model, const Network& network, const Eigen::VectorXd& start,
-                   const SolverOptions& options, Clock::time_point deadline) {
+template <typename Integrator>
+Attempt integrate_and_refine(const Model& model, const Network& network,
+                             const Eigen::VectorXd& start, const SolverOptions& options,
+                             Clock::time_point deadline) {
   Attempt attempt;
   const Conservation c = analyze_conservation(network, start);
   Eigen::VectorXd solved_start(c.solved.size());
@@ -561,7 +685,7 @@ Attempt solve_from(const Model& model, const Network& network, const Eigen::Vect
   const Eigen::VectorXd law_values = c.laws * solved_start;
   const double tolerance = model.solver.residual_tolerance;
 
-  Integrator integrator(network, start);
+  Integrator integrator(network, c, start);
   attempt.reason = "integration reached its time limit";
   for (double checkpoint = kFirstCheckpoint_s; checkpoint <= options.max_time_s * 1.000001;
        checkpoint *= kCheckpointFactor) {
@@ -617,6 +741,26 @@ Attempt solve_from(const Model& model, const Network& network, const Eigen::Vect
   attempt.x = integrator.state();
   attempt.integrated_time_s = integrator.time();
   return attempt;
+}
+
+// Tries the fast linear integrator first. When its state leads Newton to no
+// accepted root, integrates again in logarithms, which resolves coverages
+// far below the linear integrator's absolute tolerance: at low temperature
+// a poisoned surface can have free sites near 1e-60.
+Attempt solve_from(const Model& model, const Network& network, const Eigen::VectorXd& start,
+                   const SolverOptions& options, Clock::time_point deadline) {
+  Attempt linear =
+      integrate_and_refine<LinearIntegrator>(model, network, start, options, deadline);
+  if (linear.accepted || Clock::now() > deadline) return linear;
+  Attempt logarithmic =
+      integrate_and_refine<LogIntegrator>(model, network, start, options, deadline);
+  logarithmic.newton_iterations += linear.newton_iterations;
+  logarithmic.integrator_steps += linear.integrator_steps;
+  if (!logarithmic.accepted) {
+    logarithmic.reason = "linear integration: " + linear.reason +
+                         "; logarithmic integration: " + logarithmic.reason;
+  }
+  return logarithmic;
 }
 
 // Returns the starts: the initial state, then for StartSet::all each solved
