@@ -711,15 +711,19 @@ Attempt integrate_and_refine(const Model& model, const Network& network,
       continue;
     }
 
-    NewtonOutcome outcome = newton<double>(network, c, law_values, x, options.newton_target,
-                                           tolerance, options.max_newton_iterations);
+    // A tolerance at or below double rounding makes the double iteration
+    // stall, and the long double one below finishes the point.
+    NewtonOutcome outcome =
+        newton<double>(network, c, law_values, x, std::min(options.newton_target, tolerance),
+                       tolerance, options.max_newton_iterations);
     attempt.newton_iterations += outcome.iterations;
     attempt.precision = Precision::double_precision;
-    if (!outcome.converged && outcome.residual <= options.newton_start_residual) {
+    const bool met = outcome.converged && outcome.residual <= tolerance;
+    if (!met && outcome.residual <= options.newton_start_residual) {
       // Close but stalled: rounding in double may be the limit.
       outcome = newton<long double>(network, c, law_values, outcome.x,
-                                    options.extended_newton_target, tolerance,
-                                    options.max_newton_iterations);
+                                    std::min(options.extended_newton_target, tolerance),
+                                    tolerance, options.max_newton_iterations);
       attempt.newton_iterations += outcome.iterations;
       attempt.precision = Precision::extended_precision;
     }

@@ -15,6 +15,9 @@ constexpr double kTotalSlack = 1e-12;
 // Largest residual tolerance a model may set: above it a point's rates do
 // not balance well enough to call it a steady state.
 constexpr double kMaxResidualTolerance = 1e-3;
+// Smallest residual tolerance: a few units of long double rounding (1.1e-19)
+// times the terms of a rate balance.
+constexpr double kMinResidualTolerance = 1e-17;
 constexpr int kMaxRandomStarts = 1000;
 
 int find_site(const Model& model, const std::string& name) {
@@ -112,10 +115,10 @@ void parse_solver_settings(const YamlReader& reader, const YAML::Node& node,
 
   if (const YAML::Node tolerance = node["residual_tolerance"]; tolerance.IsDefined()) {
     settings.residual_tolerance = reader.number(tolerance, "residual_tolerance");
-    if (!(settings.residual_tolerance > 0.0 &&
+    if (!(settings.residual_tolerance >= kMinResidualTolerance &&
           settings.residual_tolerance <= kMaxResidualTolerance)) {
       reader.fail(tolerance, tolerance.Scalar(),
-                  "residual_tolerance must be > 0 and <= 1e-3 (relative to the "
+                  "residual_tolerance must be from 1e-17 to 1e-3 (relative to the "
                   "gross flux through each adsorbate)");
     }
   }

@@ -316,3 +316,21 @@ TEST_CASE("rate rules mixed per step", "[kinetics][analytic]") {
   CHECK(relative_error(k.forward[3], kf) < 1e-12);
   CHECK(relative_error(k.reverse[3], prefactor * std::exp(-reverse / kT)) < 1e-9);
 }
+
+TEST_CASE("tolerance below double rounding uses long double", "[kinetics]") {
+  Model model = reference_model();
+  model.solver.residual_tolerance = 1e-16;
+  const SteadyState state = solve_steady_state(model);
+  INFO(state.reason);
+  REQUIRE(state.status == PointStatus::converged);
+  CHECK(state.precision == Precision::extended_precision);
+  CHECK(state.residual <= 1e-16);
+  CHECK(relative_error(state.coverages[1], 0.319173051647554751) < 1e-6);
+  CHECK(relative_error(state.tof, 8.10940297666532792) < 1e-6);
+}
+
+TEST_CASE("default tolerance stays in double", "[kinetics]") {
+  const SteadyState state = solve_steady_state(reference_model());
+  REQUIRE(state.status == PointStatus::converged);
+  CHECK(state.precision == Precision::double_precision);
+}

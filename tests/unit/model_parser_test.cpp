@@ -458,8 +458,9 @@ TEST_CASE("solver settings", "[model][parser]") {
 TEST_CASE("error solver settings", "[model][errors]") {
   using Case = std::pair<std::string, std::string>;
   for (const auto& [entry, expected] : {
-           Case{"{residual_tolerance: 0.1}", "\"0.1\": residual_tolerance must be > 0 and <= 1e-3"},
-           Case{"{residual_tolerance: 0}", "\"0\": residual_tolerance must be > 0"},
+           Case{"{residual_tolerance: 0.1}", "\"0.1\": residual_tolerance must be from 1e-17 to 1e-3"},
+           Case{"{residual_tolerance: 0}", "\"0\": residual_tolerance must be from 1e-17"},
+           Case{"{residual_tolerance: 1e-18}", "\"1e-18\": residual_tolerance must be from 1e-17"},
            Case{"{starts: some}", "\"some\": unknown starts; use initial"},
            Case{"{random_starts: -1}", "\"-1\": random_starts must be from 0 to 1000"},
            Case{"{seed: -3}", "\"-3\": seed must be >= 0"},
