@@ -745,6 +745,41 @@ def case_hostile_messages(pipeline):
     check(meta["counts"]["workers"] == 1, f"workers seen: {meta['counts']['workers']}")
 
 
+def load_garbage_senders(source):
+    """Imports GarbageSenders from scripts/garbage_benchmark.py."""
+    import importlib.util
+    path = Path(source) / "scripts" / "garbage_benchmark.py"
+    spec = importlib.util.spec_from_file_location("garbage_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.GarbageSenders
+
+
+def case_raw_garbage(pipeline, source):
+    """Raw TCP junk on every bound port during a run must not change the map."""
+    reference = single_process_map(pipeline, FAULT_MAP)
+    pipeline.keygen("server")
+    pipeline.keygen("worker", "worker")
+    sink = pipeline.start_sink()
+    ventilator = pipeline.start_ventilator(*FAULT_MAP)
+    ports = [int(pipeline.endpoints[role].rsplit(":", 1)[1])
+             for role in ("results", "status", "tasks")]
+
+    senders = load_garbage_senders(source)(ports, seed=3, senders=6).start()
+    try:
+        worker = pipeline.start_worker(threads=2)
+        finish(pipeline, [sink, ventilator, worker])
+    finally:
+        senders.stop()
+    counts = senders.counts()
+    print(f"raw-garbage: {counts['connections']} connections, {counts['bytes_sent']} bytes")
+    for port in ports:
+        check(counts["by_port"][port] > 0, f"no garbage reached port {port}: {counts}")
+    check_same_map(pipeline, reference)
+    _, meta = read_map(pipeline.output)
+    check(meta["counts"]["workers"] == 1, f"workers seen: {meta['counts']['workers']}")
+
+
 def case_persistent_worker(pipeline):
     pipeline.keygen("server")
     pipeline.keygen("worker", "worker")
@@ -899,6 +934,7 @@ CASES = {
     "no-curve-server": case_no_curve_server,
     "no-zap-handler": case_no_zap_handler,
     "hostile-messages": case_hostile_messages,
+    "raw-garbage": case_raw_garbage,
 }
 ARGS = None
 
@@ -916,8 +952,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="mkmap-test-") as folder:
         pipeline = Pipeline(args.build, folder)
         try:
-            if args.case == "reference":
-                case_reference(pipeline, args.source)
+            if args.case in ("reference", "raw-garbage"):
+                CASES[args.case](pipeline, args.source)
             else:
                 CASES[args.case](pipeline)
         except Failure as failure:
