@@ -2,6 +2,7 @@
 // reference values of the default model, plus analytic Langmuir cases.
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -10,6 +11,7 @@
 #include "kinetics/rate_constants.hpp"
 #include "kinetics/steady_state.hpp"
 #include "model/parser.hpp"
+#include "model/scan.hpp"
 
 using namespace mkmap;
 
@@ -333,4 +335,81 @@ TEST_CASE("default tolerance stays in double", "[kinetics]") {
   const SteadyState state = solve_steady_state(reference_model());
   REQUIRE(state.status == PointStatus::converged);
   CHECK(state.precision == Precision::double_precision);
+}
+
+namespace {
+
+// Returns the coverage of "name_site" (an adsorbate) or "*_site" (free sites).
+double coverage_of(const Model& model, const SteadyState& state, const std::string& key) {
+  for (int a = 0; a < static_cast<int>(model.adsorbates.size()); ++a) {
+    if (model.adsorbates[a].name + "_" + model.sites[model.adsorbates[a].site].name == key) {
+      return state.coverages[a];
+    }
+  }
+  for (int s = 0; s < static_cast<int>(model.sites.size()); ++s) {
+    if ("*_" + model.sites[s].name == key) {
+      return state.coverages[static_cast<int>(model.adsorbates.size()) + s];
+    }
+  }
+  FAIL("no coverage " << key);
+  return 0.0;
+}
+
+}  // namespace
+
+TEST_CASE("species on two sites", "[kinetics][analytic]") {
+  const Model model = analytic_model("ref_multisite.yaml");
+  const SteadyState state = solve_checked(model);
+  CHECK(relative_error(coverage_of(model, state, "O2_s"), 0.25) < 1e-10);
+  CHECK(relative_error(coverage_of(model, state, "*_s"), 0.5) < 1e-10);
+}
+
+TEST_CASE("conservation law beyond site totals", "[kinetics][analytic]") {
+  const Model model = analytic_model("ref_conserved_law.yaml");
+  REQUIRE(model.solver.starts == StartSet::all);
+  const SteadyState state = solve_checked(model);
+  CHECK(state.stable_states == 1);
+  CHECK(relative_error(coverage_of(model, state, "CO_t"), 1.0 / 42.0) < 1e-10);
+  CHECK(relative_error(coverage_of(model, state, "CO_s"), 10.0 / 21.0) < 1e-10);
+  CHECK(relative_error(coverage_of(model, state, "*_s"), 11.0 / 21.0) < 1e-10);
+  CHECK(relative_error(coverage_of(model, state, "*_t"), 11.0 / 420.0) < 1e-10);
+  CHECK(relative_error(coverage_of(model, state, "H_u"), 2.0 / 3.0) < 1e-10);
+}
+
+TEST_CASE("poisoned surface keeps tiny coverages exact", "[kinetics]") {
+  // At 150 K and pCO = 1e-5 CO covers the surface, and the rate constants
+  // span 79 orders of magnitude. With theta_CO = 1 to 60 digits, the CO
+  // balance gives theta_* = kr1 / (kf1 pCO), about 1e-62, and the O balance
+  // gives TOF = 2 kf2 pO2 theta_*^2; the neglected terms are 1e-60 smaller.
+  // An absolute residual tolerance would accept any tiny theta_* here.
+  Model model = default_model();
+  model.temperature_K = 150.0;
+  model.gases[gas_index(model, "CO")].pressure = 1e-5;
+  const double pO2 = model.gases[gas_index(model, "O2")].pressure;
+  const RateConstants k = compute_rate_constants(model);
+  const double largest = std::max({k.forward[0], k.forward[1], k.forward[2]});
+  const double smallest = std::min({k.reverse[0], k.reverse[1], k.reverse[2]});
+  REQUIRE(largest / smallest > 1e60);
+
+  const SteadyState state = solve_checked(model);
+  const double free_sites = k.reverse[0] / (k.forward[0] * 1e-5);
+  CHECK(relative_error(state.coverages[2], free_sites) < 1e-8);
+  CHECK(relative_error(state.tof, 2.0 * k.forward[1] * pO2 * free_sites * free_sites) < 1e-8);
+}
+
+TEST_CASE("stress grid converges with no negative coverage", "[kinetics]") {
+  // Temperature from 150 to 900 K against pCO from 1e-10 to 1e2 on a
+  // coarse grid: every point must converge, quickly and physically.
+  Model model = default_model();
+  model.scan[0] = parse_axis_override("T:150:900:6", model);
+  model.scan[1] = parse_axis_override("CO:1e-10:1e2:7:log", model);
+  for (const GridPoint& point : grid_points(model)) {
+    const PointResult result = solve_point(model, point);
+    INFO("T = " << point.x << " K, pCO = " << point.y << ": " << result.reason);
+    REQUIRE(result.status == PointStatus::converged);
+    CHECK(result.residual <= model.solver.residual_tolerance);
+    CHECK(result.site_sum_error <= 1e-10);
+    for (double coverage : result.coverages) CHECK(coverage >= 0.0);
+    CHECK(result.solve_time_s < 1.0);
+  }
 }
