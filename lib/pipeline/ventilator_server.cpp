@@ -4,6 +4,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "kinetics/steady_state.hpp"
 #include "pipeline/signals.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/run_plan.hpp"
@@ -23,6 +24,24 @@ constexpr std::chrono::milliseconds kSummaryInterval{10000};
 constexpr std::chrono::milliseconds kStatsInterval{1000};
 // At most this many dropped-message warnings per summary interval.
 constexpr int kMaxDropLogsPerInterval = 5;
+
+// Logs the coverages the solver holds at their initial values.
+void log_held_coverages(const Model& model) {
+  std::string held;
+  const int adsorbates = static_cast<int>(model.adsorbates.size());
+  for (int unknown : held_unknowns(model)) {
+    held += held.empty() ? "" : ", ";
+    held += unknown < adsorbates ? model.adsorbates[unknown].name + "_" +
+                                       model.sites[model.adsorbates[unknown].site].name
+                                 : "*_" + model.sites[unknown - adsorbates].name;
+  }
+  if (!held.empty()) {
+    spdlog::info("coverages held at their initial values at every point, because no step "
+                 "changes them or a conservation law keeps them at zero: {} (map.json lists "
+                 "them as held_coverages)",
+                 held);
+  }
+}
 
 class Ventilator {
  public:
@@ -84,6 +103,7 @@ void Ventilator::open_sockets() {
   spdlog::info("run {}: {} points in {} chunks of {}; tasks on {}, sink at {}", plan_.run_id(),
                plan_.total_points(), plan_.chunk_count(), plan_.chunk_size(), tasks,
                config_.sink_endpoint);
+  log_held_coverages(plan_.model());
 }
 
 void Ventilator::drop(const std::string& peer, const std::string& reason) {
