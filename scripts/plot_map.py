@@ -60,6 +60,8 @@ class MapData:
         }
         self.failed = np.zeros(shape, dtype=bool)
         self.present = np.zeros(shape, dtype=bool)
+        # Points where the solver found more than one stable steady state.
+        self.multiple = np.zeros(shape, dtype=bool)
         for row in rows:
             self._store(row)
 
@@ -71,6 +73,7 @@ class MapData:
             return
         for column in self.values:
             self.values[column][iy, ix] = row[column]
+        self.multiple[iy, ix] = row.get("stable_states", 1) > 1
 
     def site_total(self, column):
         """Return the site total of a coverage column theta_<name>_<site>."""
@@ -159,6 +162,8 @@ def parse_row(row, line, path, columns, shape):
     if parsed["status"] == "converged":
         for column in value_columns:
             parsed[column] = parse_number(row, column, line, path)
+        if row.get("stable_states"):
+            parsed["stable_states"] = parse_number(row, "stable_states", line, path, int)
     if not (0 <= parsed["ix"] < shape[1] and 0 <= parsed["iy"] < shape[0]):
         raise InputError(
             f"{path}: line {line}: grid index ix={parsed['ix']} "
@@ -240,7 +245,8 @@ def style_axes(axes, data):
 
 
 def mark_points(axes, data, show_grid):
-    """Mark failed points with crosses and, optionally, every grid point."""
+    """Mark failed points, points with several stable steady states and,
+    optionally, every grid point."""
     x = np.asarray(data.x_axis["values"])
     y = np.asarray(data.y_axis["values"])
     grid_x, grid_y = np.meshgrid(x, y)
@@ -267,6 +273,18 @@ def mark_points(axes, data, show_grid):
             markeredgewidth=1.5,
             color="red",
             label=f"failed point ({int(data.failed.sum())})",
+        )
+    if data.multiple.any():
+        axes.plot(
+            grid_x[data.multiple],
+            grid_y[data.multiple],
+            linestyle="none",
+            marker="o",
+            markersize=6,
+            markerfacecolor="none",
+            markeredgewidth=1.2,
+            color="white",
+            label=f"several stable steady states ({int(data.multiple.sum())})",
         )
     missing = ~data.present
     if missing.any():

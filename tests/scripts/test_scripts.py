@@ -25,6 +25,7 @@ DEFAULT_MODEL = os.path.join(ROOT, "examples", "co_oxidation.yaml")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 # reference_check goes first: it configures libgfortran before NumPy loads it.
 import reference_check as reference  # noqa: E402
+import plot_map  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -334,6 +335,24 @@ class PlotMapTest(SharedFixture):
         result = run(PLOT, folder, "--output", output)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assert_png(output)
+
+    def test_several_stable_states_are_marked(self):
+        folder = self.copy("plot-multiple")
+        rows = read_rows(folder)
+        for row in rows:
+            several = (row["ix"], row["iy"]) == ("2", "1")
+            row["stable_states"] = "2" if several else "1"
+        with open(os.path.join(folder, "map.csv"), "w", newline="", encoding="utf-8") as stream:
+            writer = csv.DictWriter(stream, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+
+        data = plot_map.load_map(folder)
+        self.assertEqual(int(data.multiple.sum()), 1)
+        self.assertTrue(data.multiple[1, 2])
+        result = run(PLOT, folder)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assert_png(os.path.join(folder, "map.png"))
 
     def test_temperature_and_log_axes(self):
         folder = os.path.join(self.tmp, "plot-temperature")
