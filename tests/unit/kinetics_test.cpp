@@ -378,7 +378,7 @@ TEST_CASE("conservation law beyond site totals", "[kinetics][analytic]") {
 
 TEST_CASE("poisoned surface keeps tiny coverages exact", "[kinetics]") {
   // At 150 K and pCO = 1e-5 CO covers the surface, and the rate constants
-  // span 79 orders of magnitude. With theta_CO = 1 to 60 digits, the CO
+  // span 78 orders of magnitude. With theta_CO = 1 to 60 digits, the CO
   // balance gives theta_* = kr1 / (kf1 pCO), about 1e-62, and the O balance
   // gives TOF = 2 kf2 pO2 theta_*^2; the neglected terms are 1e-60 smaller.
   // An absolute residual tolerance would accept any tiny theta_* here.
