@@ -24,6 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
+from matplotlib import patheffects  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.ticker import LogLocator  # noqa: E402
 
@@ -284,6 +285,9 @@ def mark_points(axes, data, show_grid):
             markerfacecolor="none",
             markeredgewidth=1.2,
             color="white",
+            # A dark outline keeps the white rings visible on the light
+            # parts of the maps and in the legend.
+            path_effects=[patheffects.withStroke(linewidth=2.4, foreground="black")],
             label=f"several stable steady states ({int(data.multiple.sum())})",
         )
     missing = ~data.present

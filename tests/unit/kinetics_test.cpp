@@ -413,3 +413,19 @@ TEST_CASE("stress grid converges with no negative coverage", "[kinetics]") {
     CHECK(result.solve_time_s < 1.0);
   }
 }
+
+TEST_CASE("shipped general example solves", "[kinetics]") {
+  const Model model =
+      parse_model_file(std::string(MKMAP_SOURCE_DIR) + "/examples/general_network.yaml");
+  REQUIRE(model.solver.starts == StartSet::all);
+  const std::vector<GridPoint> points = grid_points(model);
+  // Corners and the centre of the scan.
+  const std::size_t nx = static_cast<std::size_t>(model.scan[0].points);
+  for (std::size_t index : {std::size_t{0}, nx - 1, points.size() / 2, points.size() - 1}) {
+    const PointResult result = solve_point(model, points.at(index));
+    INFO("point " << index << ": " << result.reason);
+    CHECK(result.status == PointStatus::converged);
+    CHECK(result.branch_tofs.size() >= 1);
+    CHECK(result.coverages[3] == 0.1);  // the S spectator is held
+  }
+}
