@@ -429,3 +429,11 @@ TEST_CASE("shipped general example solves", "[kinetics]") {
     CHECK(result.coverages[3] == 0.1);  // the S spectator is held
   }
 }
+
+TEST_CASE("point time limit gives a failure", "[kinetics]") {
+  SolverOptions options;
+  options.max_solve_time_s = 0.0;
+  const SteadyState state = solve_steady_state(reference_model(), options);
+  CHECK(state.status == PointStatus::failed);
+  CHECK_THAT(state.reason, Catch::Matchers::Contains("point time limit"));
+}
