@@ -66,9 +66,10 @@ Eigen::VectorXd to_eigen(const OdeVector& v) {
   return out;
 }
 
-// Which unknowns are solved for, which are held at their start value, and
-// the linear conservation laws that the solved ones obey. Site balances come
-// first; further laws arise when steps only move species among themselves.
+// Conservation structure of a network: the unknowns solved for, the ones
+// held at their start value, and the linear laws the solved ones obey. Site
+// balances come first. Further laws arise when steps only move species
+// among themselves.
 struct Conservation {
   std::vector<int> solved;
   std::vector<int> held;
@@ -99,9 +100,8 @@ Eigen::MatrixXd append_row(const Eigen::MatrixXd& m, const Eigen::VectorXd& row)
 }
 
 // Finds the conservation structure of network for a start state. An unknown
-// that no step changes is held; so is every unknown of a law with
-// coefficients of one sign whose value at the start is zero, because such
-// species can never appear.
+// that no step changes is held. So is every unknown of a one-signed law
+// whose value at the start is zero, because such species can never appear.
 Conservation analyze_conservation(const Network& network, const Eigen::VectorXd& start) {
   const Eigen::MatrixXd N = network.stoichiometry();
   std::vector<bool> held(network.size(), false);
@@ -124,7 +124,7 @@ Conservation analyze_conservation(const Network& network, const Eigen::VectorXd&
     }
     const int site_laws = static_cast<int>(c.laws.rows());
 
-    // The null space of Ns^T holds every law; keep the ones the site
+    // Every law lies in the null space of Ns^T. Keep the ones the site
     // balances do not span.
     if (n > 0) {
       Eigen::JacobiSVD<Eigen::MatrixXd> svd(Ns.transpose(), Eigen::ComputeFullV);
@@ -455,6 +455,29 @@ double max_eigenvalue_real(const Network& network, const Conservation& c,
   return largest;
 }
 
+// Advances a controlled stepper from time to end, landing exactly on end,
+// and calls after_step on the state after each accepted step. Returns false
+// when steps reaches max_steps first.
+template <typename Stepper, typename System, typename AfterStep>
+bool advance_stepper(Stepper& stepper, System& system, OdeVector& state, double& time,
+                     double& step_size, double end, int& steps, int max_steps,
+                     AfterStep after_step) {
+  while (time < end) {
+    if (steps >= max_steps) return false;
+    double dt = std::min(step_size, end - time);
+    const bool truncated = dt < step_size;
+    const auto outcome = stepper.try_step(system, state, time, dt);
+    if (outcome == odeint::success) after_step(state);
+    if (outcome == odeint::success && truncated) {
+      time = end;  // land exactly on the checkpoint; keep the longer step size
+    } else {
+      step_size = dt;
+    }
+    ++steps;
+  }
+  return true;
+}
+
 // Stiff integration with a Rosenbrock method in u = ln(coverage) of the
 // solved unknowns, with the held ones fixed: du_i/dt = (P_i - C_i) / x_i.
 // Coverages stay positive, and one absolute tolerance on u is one relative
@@ -517,19 +540,8 @@ class LogIntegrator {
     };
     auto pair = std::make_pair(system, jacobian);
 
-    while (time_ < end) {
-      if (steps >= max_steps) return false;
-      double dt = std::min(dt_, end - time_);
-      const bool truncated = dt < dt_;
-      const auto outcome = stepper_.try_step(pair, state_, time_, dt);
-      if (outcome == odeint::success && truncated) {
-        time_ = end;  // land exactly on the checkpoint; keep the longer step size
-      } else {
-        dt_ = dt;
-      }
-      ++steps;
-    }
-    return true;
+    return advance_stepper(stepper_, pair, state_, time_, dt_, end, steps, max_steps,
+                           [](OdeVector&) {});
   }
 
   Eigen::VectorXd state() const {
@@ -582,22 +594,10 @@ class LinearIntegrator {
     };
     auto pair = std::make_pair(system, jacobian);
 
-    while (time_ < end) {
-      if (steps >= max_steps) return false;
-      double dt = std::min(dt_, end - time_);
-      const bool truncated = dt < dt_;
-      const auto outcome = stepper_.try_step(pair, state_, time_, dt);
-      if (outcome == odeint::success) {
-        for (std::size_t i = 0; i < state_.size(); ++i) state_[i] = std::max(state_[i], 0.0);
-      }
-      if (outcome == odeint::success && truncated) {
-        time_ = end;  // land exactly on the checkpoint; keep the longer step size
-      } else {
-        dt_ = dt;
-      }
-      ++steps;
-    }
-    return true;
+    return advance_stepper(stepper_, pair, state_, time_, dt_, end, steps, max_steps,
+                           [](OdeVector& state) {
+                             for (double& value : state) value = std::max(value, 0.0);
+                           });
   }
 
   Eigen::VectorXd state() const { return to_eigen(state_); }

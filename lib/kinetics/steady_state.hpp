@@ -1,9 +1,8 @@
 #pragma once
-// The steady state of one grid point: stiff integration from one or more
-// starting coverages, damped Newton refinement in logarithmic coverages
-// (retried in long double when double precision stalls), then acceptance
-// checks on bounds, the relative residual, site sums, the gas balance and
-// linear stability.
+// The steady state of one grid point. Each start is integrated as a stiff
+// system and refined with damped Newton in logarithmic coverages, in long
+// double when double precision stalls. A root must pass checks on bounds,
+// the relative residual, site sums, the gas balance and linear stability.
 
 #include <Eigen/Dense>
 #include <string>
@@ -92,8 +91,8 @@ struct SteadyState {
   double solve_time_s = 0.0;
 };
 
-/// Returns the unknowns that no step changes, or that a conservation law
-/// pins at zero, for the model's initial coverages; the solver holds them.
+/// Returns the unknowns that the solver keeps at their initial values: those
+/// that no step changes, and those that a conservation law pins at zero.
 std::vector<int> held_unknowns(const Model& model);
 
 /// Solves the steady state of model at its own temperature and pressures.

@@ -68,7 +68,7 @@ struct Term {
   std::string text;
 };
 
-/// How the rate constants of a step follow from its input.
+/// Rule that turns a step's input into its rate constants.
 enum class RateRule {
   /// Transition-state theory for surface steps and desorption, collision
   /// theory for adsorption, with ideal-gas corrections for the gases.
@@ -115,7 +115,7 @@ struct ScanAxis {
   AxisSpacing spacing = AxisSpacing::linear;
 };
 
-/// Which initial coverages the steady-state search starts from.
+/// Set of initial coverages the steady-state search starts from.
 enum class StartSet {
   /// Only the initial coverages (clean surface unless the model sets some).
   initial,

@@ -25,7 +25,7 @@ constexpr std::chrono::milliseconds kStatsInterval{1000};
 // At most this many dropped-message warnings per summary interval.
 constexpr int kMaxDropLogsPerInterval = 5;
 
-// Logs the coverages the solver holds at their initial values.
+// Logs the coverages the solver keeps at their initial values.
 void log_held_coverages(const Model& model) {
   std::string held;
   const int adsorbates = static_cast<int>(model.adsorbates.size());

@@ -163,7 +163,8 @@ TEST_CASE("solve point reports a failure as a value", "[kinetics]") {
 
 namespace {
 
-// A model of tests/models, whose header comments derive its exact answer.
+// Returns a model of tests/models, whose header comments derive its exact
+// steady state.
 Model analytic_model(const std::string& name) {
   return parse_model_file(std::string(MKMAP_SOURCE_DIR) + "/tests/models/" + name);
 }
