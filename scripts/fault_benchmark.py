@@ -74,9 +74,14 @@ def run(build, folder, keys, axes, faults):
         workers[0].wait()
         wait_for(lambda: done_points(folder) >= 0.5 * total, 600, "50 % progress")
         workers.append(worker(3))
-    for process in [sink, ventilator]:
-        if process.wait(timeout=1200) != 0:
-            sys.exit(f"fault_benchmark.py: a process failed; see {folder}")
+    for process, log in [(sink, "sink"), (ventilator, "ventilator")]:
+        code = process.wait(timeout=1200)
+        if code != 0:
+            # The temporary folder is deleted on exit, so the message carries
+            # the end of the log itself.
+            tail = (folder / f"{log}.err").read_text()[-1500:]
+            sys.exit(f"fault_benchmark.py: the {log} exited with status {code}; "
+                     f"end of its log:\n{tail}")
     wall_s = time.monotonic() - started
     for process in workers:
         process.wait(timeout=60)
