@@ -99,6 +99,11 @@ class StepBuilder {
       return resolve_gas(syntax, balance);
     }
     const int site = find_by_name(model_.sites, syntax.label);
+    if (site < 0 && syntax.name.find('-') != std::string::npos) {
+      fail("site type '" + syntax.label + "' of transition state \"" + syntax.text +
+           "\" is not declared in sites; a transition state spans sites of one "
+           "type, so write a step between site types without one, as IS -> FS");
+    }
     if (site < 0) {
       fail("site type '" + syntax.label + "' of term \"" + syntax.text +
            "\" is not declared in sites; declare it there or fix the label");

@@ -1,6 +1,8 @@
 #include "model/solver_settings.hpp"
 
 #include <cctype>
+#include <iomanip>
+#include <sstream>
 #include <stdexcept>
 
 #include "model/equation.hpp"
@@ -100,10 +102,11 @@ void parse_initial_coverages(const YamlReader& reader, const YAML::Node& node,
   for (std::size_t s = 0; s < model.sites.size(); ++s) {
     const double total = model.sites[s].total;
     if (occupied[s] > total * (1.0 + kTotalSlack)) {
-      reader.fail(node, "initial_coverages",
-                  "initial coverages on site type '" + model.sites[s].name + "' occupy " +
-                      std::to_string(occupied[s]) + " sites, more than its total " +
-                      std::to_string(total) + "; lower them");
+      std::ostringstream problem;
+      problem << std::setprecision(6) << "initial coverages on site type '"
+              << model.sites[s].name << "' occupy " << occupied[s]
+              << " sites, more than its total " << total << "; lower them";
+      reader.fail(node, "initial_coverages", problem.str());
     }
   }
 }

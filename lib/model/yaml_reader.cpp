@@ -102,7 +102,7 @@ double YamlReader::number(const YAML::Node& node,
   }
   double value = 0.0;
   if (!YAML::convert<double>::decode(node, value)) {
-    fail(node, node.Scalar(), key + " must be a number");
+    fail(node, node.Scalar(), key + " must be a finite number, such as 1.5e-3");
   }
   if (!std::isfinite(value)) {
     fail(node, node.Scalar(), key + " must be a finite number");

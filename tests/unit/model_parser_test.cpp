@@ -428,7 +428,8 @@ TEST_CASE("initial coverages and a spectator", "[model][parser]") {
 TEST_CASE("error initial coverages", "[model][errors]") {
   using Case = std::pair<std::string, std::string>;
   for (const auto& [entry, expected] : {
-           Case{"{O_s: 0.6, CO_s: 0.5}", "initial coverages on site type 's' occupy 1.1"},
+           Case{"{O_s: 0.6, CO_s: 0.5}", "initial coverages on site type 's' occupy 1.1 sites, "
+                                         "more than its total 1; lower them"},
            Case{"{CO_g: 0.1}", "\"CO_g\": an initial coverage needs an adsorbate term"},
            Case{"{2O_s: 0.1}", "\"2O_s\": an initial coverage needs an adsorbate term"},
            Case{"{O_t: 0.1}", "\"O_t\": site type 't' is not declared"},
@@ -442,6 +443,19 @@ TEST_CASE("error initial coverages", "[model][errors]") {
     CHECK_THAT(message, StartsWith("test.yaml:18: "));
     CHECK_THAT(message, Contains(expected));
   }
+}
+
+TEST_CASE("error transition state across site types", "[model][errors]") {
+  const std::string message = error_message(edited(
+      "CO_s + O_s <-> CO-O_2s -> CO2_g + 2*_s", "CO_s + O_s <-> CO-O_st -> CO2_g + 2*_s"));
+  CHECK_THAT(message, StartsWith("test.yaml:13: "));
+  CHECK_THAT(message, Contains("a transition state spans sites of one type"));
+}
+
+TEST_CASE("error initial coverages on a tiny site total", "[model][errors]") {
+  const std::string message = error_message(
+      edited("  s: {total: 1.0}", "  s: {total: 1.0e-7}") + "initial_coverages: {O_s: 2.0e-7}\n");
+  CHECK_THAT(message, Contains("occupy 2e-07 sites, more than its total 1e-07"));
 }
 
 TEST_CASE("solver settings", "[model][parser]") {
@@ -533,7 +547,7 @@ TEST_CASE("error non-finite number", "[model][errors]") {
 TEST_CASE("error number not numeric", "[model][errors]") {
   const std::string message = error_message(edited("Ga: 0.07", "Ga: fast"));
 
-  CHECK_THAT(message, StartsWith("test.yaml:12: \"fast\": Ga must be a number"));
+  CHECK_THAT(message, StartsWith("test.yaml:12: \"fast\": Ga must be a finite number"));
 }
 
 TEST_CASE("error active ratio range", "[model][errors]") {
