@@ -39,6 +39,7 @@ int resolve_adsorbate(const YamlReader& reader, const YAML::Node& key, Model& mo
   } catch (const std::invalid_argument& error) {
     reader.fail(key, text, error.what());
   }
+
   const bool coefficient_written = std::isdigit(static_cast<unsigned char>(text.front()));
   if (term.label == "g" || term.name == "*" || term.name.find('-') != std::string::npos ||
       coefficient_written) {
@@ -47,12 +48,14 @@ int resolve_adsorbate(const YamlReader& reader, const YAML::Node& key, Model& mo
                 "O2_2s, without a coefficient; gases, free sites and "
                 "transition states have no initial coverage");
   }
+
   const int site = find_site(model, term.label);
   if (site < 0) {
     reader.fail(key, text,
                 "site type '" + term.label + "' is not declared in sites; "
                 "declare it there or fix the label");
   }
+
   for (std::size_t i = 0; i < model.adsorbates.size(); ++i) {
     const Adsorbate& known = model.adsorbates[i];
     if (known.name != term.name || known.site != site) continue;
@@ -64,6 +67,8 @@ int resolve_adsorbate(const YamlReader& reader, const YAML::Node& key, Model& mo
     }
     return static_cast<int>(i);
   }
+
+  // No reaction names it: a spectator that only blocks sites.
   Adsorbate spectator;
   spectator.name = term.name;
   spectator.site = site;
