@@ -509,25 +509,34 @@ class LogIntegrator {
       for (int p = 0; p < n; ++p) x[solved[p]] = std::exp(u[p]);
       return x;
     };
-    auto system = [&](const OdeVector& u, OdeVector& dudt, double) {
-      const Eigen::VectorXd x = coverages(u);
-      Eigen::VectorXd forward, reverse, production, consumption;
+    // Production, consumption and their derivatives at the coverages of u.
+    struct Balance {
+      Eigen::VectorXd x, production, consumption;
       Eigen::MatrixXd d_production, d_consumption;
-      network_.rates(x, forward, reverse);
-      network_.balance_terms(forward, reverse, production, consumption, d_production,
-                             d_consumption);
+    };
+    auto balance_at = [&](const OdeVector& u) {
+      Balance b;
+      b.x = coverages(u);
+      Eigen::VectorXd forward, reverse;
+      network_.rates(b.x, forward, reverse);
+      network_.balance_terms(forward, reverse, b.production, b.consumption, b.d_production,
+                             b.d_consumption);
+      return b;
+    };
+    auto system = [&](const OdeVector& u, OdeVector& dudt, double) {
+      const Balance b = balance_at(u);
       for (int p = 0; p < n; ++p) {
         const int i = solved[p];
-        dudt[p] = (production[i] - consumption[i]) / x[i];
+        dudt[p] = (b.production[i] - b.consumption[i]) / b.x[i];
       }
     };
     auto jacobian = [&](const OdeVector& u, OdeMatrix& J, double, OdeVector& dfdt) {
-      const Eigen::VectorXd x = coverages(u);
-      Eigen::VectorXd forward, reverse, production, consumption;
-      Eigen::MatrixXd d_production, d_consumption;
-      network_.rates(x, forward, reverse);
-      network_.balance_terms(forward, reverse, production, consumption, d_production,
-                             d_consumption);
+      const Balance b = balance_at(u);
+      const Eigen::VectorXd& x = b.x;
+      const Eigen::VectorXd& production = b.production;
+      const Eigen::VectorXd& consumption = b.consumption;
+      const Eigen::MatrixXd& d_production = b.d_production;
+      const Eigen::MatrixXd& d_consumption = b.d_consumption;
       for (int p = 0; p < n; ++p) {
         const int i = solved[p];
         dfdt[p] = 0.0;
@@ -768,14 +777,15 @@ Attempt solve_from(const Model& model, const Network& network, const Eigen::Vect
 }
 
 // Returns the starts: the initial state, then for StartSet::all each solved
-// adsorbate saturating its site type and random states. Starts other than
-// the initial one are made only when the site balances are the only
-// conservation laws, because they must keep the initial state's law values.
-std::vector<Eigen::VectorXd> make_starts(const Model& model, const Network& network) {
+// adsorbate saturating its site type and random states, from c, the
+// conservation structure of the initial state. Starts other than the
+// initial one are made only when the site balances are the only laws of
+// the solved unknowns, because they must keep the initial state's law values.
+std::vector<Eigen::VectorXd> make_starts(const Model& model, const Network& network,
+                                         const Conservation& c) {
   const Eigen::VectorXd initial = network.initial_state();
   std::vector<Eigen::VectorXd> starts = {initial};
   if (model.solver.starts != StartSet::all) return starts;
-  const Conservation c = analyze_conservation(network, initial);
   if (c.extra_laws > 0) return starts;
 
   std::vector<bool> solved(network.size(), false);
@@ -841,11 +851,13 @@ SteadyState solve(const Model& model, const SolverOptions& options, Clock::time_
       started + std::chrono::duration_cast<Clock::duration>(
                     std::chrono::duration<double>(options.max_solve_time_s));
   SteadyState result;
-  result.held = analyze_conservation(network, network.initial_state()).held;
+  const Conservation initial_conservation =
+      analyze_conservation(network, network.initial_state());
+  result.held = initial_conservation.held;
 
   std::optional<Attempt> reported;
   std::string first_reason;
-  for (const Eigen::VectorXd& start : make_starts(model, network)) {
+  for (const Eigen::VectorXd& start : make_starts(model, network, initial_conservation)) {
     Attempt attempt = solve_from(model, network, start, options, deadline);
     result.newton_iterations += attempt.newton_iterations;
     result.integrator_steps += attempt.integrator_steps;
